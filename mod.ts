@@ -6,3 +6,10 @@
  */
 export { CountDown } from "./src/count_down.ts";
 export { Deadline, type DeadlineOptions } from "./src/deadline.ts";
+export {
+  type ConnState,
+  type ShutdownResult,
+  type TrackedConn,
+  Tracker,
+  type TrackerOptions,
+} from "./src/tracker.ts";

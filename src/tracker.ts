@@ -1,0 +1,295 @@
+/**
+ * The state of a tracked connection, after Go's `http.ConnState`: `new` until
+ * its first request, `active` while a request or command is being served,
+ * `idle` between requests, `hijacked` once the caller owns it, `closed` once
+ * the socket is gone.
+ */
+export type ConnState = "new" | "active" | "idle" | "hijacked" | "closed";
+
+/** What a shutdown did, counted per connection. */
+export interface ShutdownResult {
+  /** True when nothing had to be forced. */
+  graceful: boolean;
+  /** Connections closed because they were idle (or new) when draining reached them. */
+  closedIdle: number;
+  /** Connections closed after their in-flight work finished. */
+  drained: number;
+  /** Connections closed at the deadline. */
+  forced: number;
+  /** How long the shutdown took, in ms. */
+  ms: number;
+}
+
+/** A connection registered with a {@linkcode Tracker}; the server reports its life through it. */
+export interface TrackedConn {
+  /** Where the connection is now. */
+  readonly state: ConnState;
+  /** A request or command began. */
+  active(): void;
+  /** It finished; while draining, this closes the connection. */
+  idle(): void;
+  /** The caller owns the connection now (an upgraded WebSocket); it is no longer tracked. */
+  hijack(): void;
+  /** The socket is gone (reported by the runtime shim). */
+  closed(): void;
+}
+
+/** Options of {@linkcode Tracker}. */
+export interface TrackerOptions {
+  /** Called on every change of a connection's state, after it happened. */
+  onStateChange?: (conn: TrackedConn, from: ConnState, to: ConnState) => void;
+}
+
+type Outcome = "closedIdle" | "drained" | "forced";
+
+interface Drain {
+  started: number;
+  counts: Record<Outcome, number>;
+  resolve: (result: ShutdownResult) => void;
+  promise: Promise<ShutdownResult>;
+  result?: ShutdownResult;
+}
+
+class Entry implements TrackedConn {
+  state: ConnState = "new";
+  /** How this connection counts once it is gone; set when shutdown decides. */
+  outcome: Outcome | undefined;
+  readonly socket: { close(): void };
+  readonly #tracker: Tracker;
+  readonly #transition: (entry: Entry, to: ConnState) => void;
+
+  constructor(
+    socket: { close(): void },
+    tracker: Tracker,
+    transition: (entry: Entry, to: ConnState) => void,
+  ) {
+    this.socket = socket;
+    this.#tracker = tracker;
+    this.#transition = transition;
+  }
+
+  active(): void {
+    if (this.state === "closed" || this.state === "hijacked") return;
+    // A connection closed for being idle that still gets a request (the
+    // close raced it) ends up counted by what happens to that request.
+    if (this.outcome === "closedIdle") this.outcome = undefined;
+    this.#transition(this, "active");
+  }
+
+  idle(): void {
+    if (this.state === "closed" || this.state === "hijacked") return;
+    this.#transition(this, "idle");
+    if (this.#tracker.draining && this.outcome === undefined) {
+      this.outcome = "drained";
+      this.socket.close();
+    }
+  }
+
+  hijack(): void {
+    if (this.state === "closed" || this.state === "hijacked") return;
+    this.#transition(this, "hijacked");
+  }
+
+  closed(): void {
+    if (this.state === "closed" || this.state === "hijacked") return;
+    this.#transition(this, "closed");
+  }
+}
+
+/**
+ * The registry of live connections and their states: what Go's `http.Server`
+ * keeps internally, usable for any protocol. A runtime shim tracks each
+ * accepted socket and reports its requests; `shutdown` then closes idle
+ * connections at once, closes busy ones as each finishes, resolves the moment
+ * the last one is gone, and closes the rest when its signal aborts.
+ *
+ * @example Track a custom protocol's connections
+ * ```ts
+ * import { Deadline, Tracker } from "@lastcall/lastcall";
+ *
+ * const tracker = new Tracker();
+ * const socket = { close: () => conn.closed() };
+ * const conn = tracker.track(socket); // "new"
+ * conn.active(); // a command arrived
+ * using deadline = Deadline.after(5_000);
+ * const done = tracker.shutdown(deadline.signal);
+ * conn.idle(); // its reply is written: draining closes it now
+ * console.log(await done); // { graceful: true, drained: 1, ... }
+ * ```
+ */
+export class Tracker {
+  readonly #conns = new Set<Entry>();
+  readonly #onStateChange: TrackerOptions["onStateChange"];
+  #drain: Drain | undefined;
+
+  /**
+   * @param options.onStateChange Called after every change of a connection's state.
+   * @throws {TypeError} When `onStateChange` is given and is not a function.
+   */
+  constructor(options: TrackerOptions = {}) {
+    const { onStateChange } = options;
+    if (onStateChange !== undefined && typeof onStateChange !== "function") {
+      throw new TypeError(
+        `Cannot create a Tracker as 'onStateChange' must be a function: received ${
+          String(onStateChange)
+        }`,
+      );
+    }
+    this.#onStateChange = onStateChange;
+  }
+
+  /**
+   * Registers a connection in the `new` state. One tracked while draining is
+   * closed at once, like any connection that has not sent a request.
+   *
+   * @param socket What to close when the tracker closes the connection; it
+   * reports back through {@linkcode TrackedConn.closed}.
+   * @returns The handle the server reports the connection's life through.
+   */
+  track(socket: { close(): void }): TrackedConn {
+    const entry = new Entry(socket, this, (conn, to) => this.#transition(conn, to));
+    this.#conns.add(entry);
+    if (this.draining) this.#closeIfIdle(entry);
+    return entry;
+  }
+
+  /** Tracked connections not yet closed or hijacked. */
+  get size(): number {
+    return this.#conns.size;
+  }
+
+  /**
+   * How many tracked connections are in `state`; `closed` and `hijacked` are
+   * no longer tracked, so they count 0.
+   */
+  count(state: ConnState): number {
+    let count = 0;
+    for (const entry of this.#conns) if (entry.state === state) count++;
+    return count;
+  }
+
+  /** True from the first call of {@linkcode Tracker.shutdown} on. */
+  get draining(): boolean {
+    return this.#drain !== undefined;
+  }
+
+  /**
+   * Closes every connection that is `new` or `idle` and not yet being closed.
+   *
+   * @returns How many it closed.
+   */
+  closeIdle(): number {
+    let closed = 0;
+    for (const entry of [...this.#conns]) if (this.#closeIfIdle(entry)) closed++;
+    return closed;
+  }
+
+  /**
+   * Go's `Close`: closes every tracked connection now. During a shutdown, the
+   * ones not already being closed count as forced, and the shutdown resolves.
+   *
+   * @returns How many connections it asked to close.
+   */
+  close(): number {
+    const entries = [...this.#conns];
+    for (const entry of entries) {
+      if (this.#drain && entry.outcome === undefined) entry.outcome = "forced";
+      entry.socket.close();
+    }
+    if (this.#drain) this.#finish();
+    return entries.length;
+  }
+
+  /**
+   * Go's `Shutdown`, then `Close` when `signal` aborts: closes new and idle
+   * connections now, closes each active one as it turns idle, and resolves
+   * the moment the last one reports closed. When `signal` aborts, every
+   * remaining connection is closed, counted as forced, and the promise
+   * resolves at once. Repeated calls share one result; the signal of each
+   * call can force.
+   *
+   * @param signal When to stop waiting and force; none waits as long as it takes.
+   * @returns What happened, once every connection is gone or forced.
+   *
+   * @example Shut down with a ten-second grace period
+   * ```ts
+   * import { Deadline, Tracker } from "@lastcall/lastcall";
+   *
+   * const tracker = new Tracker();
+   * using deadline = Deadline.after(10_000);
+   * const result = await tracker.shutdown(deadline.signal);
+   * console.log(result.graceful); // true: nothing was open
+   * ```
+   */
+  shutdown(signal?: AbortSignal): Promise<ShutdownResult> {
+    if (signal !== undefined && !(signal instanceof AbortSignal)) {
+      return Promise.reject(
+        new TypeError(
+          `Cannot shut down as 'signal' must be an AbortSignal: received ${String(signal)}`,
+        ),
+      );
+    }
+    let drain = this.#drain;
+    if (drain === undefined) {
+      let resolve!: (result: ShutdownResult) => void;
+      const promise = new Promise<ShutdownResult>((r) => resolve = r);
+      drain = {
+        started: Date.now(),
+        counts: { closedIdle: 0, drained: 0, forced: 0 },
+        resolve,
+        promise,
+      };
+      this.#drain = drain;
+      this.closeIdle();
+      if (this.#conns.size === 0) this.#finish();
+    }
+    if (drain.result === undefined && signal !== undefined) {
+      if (signal.aborted) this.close();
+      else {
+        const onAbort = (): void => void this.close();
+        signal.addEventListener("abort", onAbort, { once: true });
+        drain.promise.then(() => signal.removeEventListener("abort", onAbort));
+      }
+    }
+    return drain.promise;
+  }
+
+  #closeIfIdle(entry: Entry): boolean {
+    if (entry.state !== "new" && entry.state !== "idle") return false;
+    if (entry.outcome !== undefined) return false;
+    if (this.#drain) entry.outcome = "closedIdle";
+    entry.socket.close();
+    return true;
+  }
+
+  #transition(entry: Entry, to: ConnState): void {
+    const from = entry.state;
+    if (from === to) return;
+    entry.state = to;
+    if (to === "closed" || to === "hijacked") this.#conns.delete(entry);
+    const drain = this.#drain;
+    if (to === "closed" && drain !== undefined && drain.result === undefined) {
+      drain.counts[entry.outcome ?? "drained"]++;
+    }
+    this.#onStateChange?.(entry, from, to);
+    if (drain !== undefined && this.#conns.size === 0) this.#finish();
+  }
+
+  #finish(): void {
+    const drain = this.#drain!;
+    if (drain.result !== undefined) return;
+    // Connections still open here were just closed by force: count them now,
+    // since the shutdown does not wait for their sockets to report. One that
+    // was already being closed (lingering after its last reply) keeps its count.
+    for (const entry of this.#conns) drain.counts[entry.outcome ?? "forced"]++;
+    const { closedIdle, drained, forced } = drain.counts;
+    drain.result = {
+      graceful: forced === 0,
+      closedIdle,
+      drained,
+      forced,
+      ms: Date.now() - drain.started,
+    };
+    drain.resolve(drain.result);
+  }
+}
