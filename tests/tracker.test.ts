@@ -1,5 +1,5 @@
-import assert from "node:assert/strict";
 import fc from "fast-check";
+import assert from "node:assert/strict";
 import { type ConnState, type ShutdownResult, type TrackedConn, Tracker } from "../mod.ts";
 import { test } from "./_harness.ts";
 
