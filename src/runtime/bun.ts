@@ -1,0 +1,149 @@
+// Bun's shim: Bun.listen sockets behind the RawSocket interface.
+
+import {
+  _connClosedError,
+  type Addr,
+  type RawSocket,
+  type Shim,
+  type TcpListener,
+} from "./shim.ts";
+import type { BunNamespace, BunSocket } from "./types.ts";
+
+const Bun = (globalThis as unknown as { Bun: BunNamespace }).Bun;
+const process = (globalThis as unknown as {
+  process: {
+    on(signal: string, handler: () => void): void;
+    off(signal: string, handler: () => void): void;
+  };
+}).process;
+
+/** Pull reads and awaited writes over Bun's push-style socket handlers. */
+class BunRawSocket implements RawSocket {
+  readonly remoteAddr: Addr;
+  readonly closed: Promise<void>;
+  readonly #socket: BunSocket<BunRawSocket>;
+  #queue: Uint8Array[] = [];
+  #reader: ((chunk: Uint8Array | null) => void) | undefined;
+  #ended = false;
+  #isClosed = false;
+  /** Bytes Bun did not take yet, written on drain, in order. */
+  #unsent: Array<{ data: Uint8Array; resolve: () => void; reject: (e: unknown) => void }> = [];
+  #resolveClosed!: () => void;
+
+  constructor(socket: BunSocket<BunRawSocket>) {
+    this.#socket = socket;
+    this.remoteAddr = { hostname: socket.remoteAddress, port: socket.remotePort ?? 0 };
+    this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
+  }
+
+  onData(chunk: Uint8Array): void {
+    const reader = this.#reader;
+    if (reader !== undefined) {
+      this.#reader = undefined;
+      reader(chunk);
+      return;
+    }
+    this.#queue.push(chunk);
+    this.#socket.pause();
+  }
+
+  onEnd(): void {
+    this.#ended = true;
+    const reader = this.#reader;
+    this.#reader = undefined;
+    reader?.(null);
+  }
+
+  onDrain(): void {
+    while (this.#unsent.length > 0) {
+      const next = this.#unsent[0];
+      const written = this.#socket.write(next.data);
+      if (written < next.data.byteLength) {
+        next.data = next.data.subarray(Math.max(written, 0));
+        return;
+      }
+      this.#unsent.shift();
+      next.resolve();
+    }
+  }
+
+  onClose(): void {
+    if (this.#isClosed) return;
+    this.#isClosed = true;
+    this.onEnd();
+    for (const { reject } of this.#unsent.splice(0)) reject(_connClosedError());
+    this.#resolveClosed();
+  }
+
+  read(): Promise<Uint8Array | null> {
+    const chunk = this.#queue.shift();
+    if (chunk !== undefined) {
+      if (this.#queue.length === 0) this.#socket.resume();
+      return Promise.resolve(chunk);
+    }
+    if (this.#ended) return Promise.resolve(null);
+    return new Promise((resolve) => this.#reader = resolve);
+  }
+
+  write(data: Uint8Array): Promise<void> {
+    if (this.#isClosed) return Promise.reject(_connClosedError());
+    if (this.#unsent.length === 0) {
+      const written = this.#socket.write(data);
+      if (written >= data.byteLength) return Promise.resolve();
+      data = data.subarray(Math.max(written, 0));
+    }
+    return new Promise((resolve, reject) => this.#unsent.push({ data, resolve, reject }));
+  }
+
+  async closeWrite(): Promise<void> {
+    if (this.#unsent.length > 0) {
+      await new Promise<void>((resolve, reject) =>
+        this.#unsent.push({ data: new Uint8Array(0), resolve, reject })
+      ).catch(() => {});
+    }
+    if (!this.#isClosed) this.#socket.shutdown();
+  }
+
+  destroy(): void {
+    if (this.#isClosed) return;
+    this.#socket.end();
+    this.onClose();
+  }
+}
+
+function listenTcp(
+  hostname: string | undefined,
+  port: number,
+  accept: (socket: RawSocket) => void,
+): Promise<TcpListener> {
+  const listener = Bun.listen<BunRawSocket>({
+    hostname: hostname ?? "0.0.0.0",
+    port,
+    allowHalfOpen: true,
+    socket: {
+      open(socket) {
+        socket.setNoDelay?.(true);
+        socket.setKeepAlive?.(true);
+        socket.data = new BunRawSocket(socket);
+        accept(socket.data);
+      },
+      data: (socket, chunk) => socket.data.onData(chunk),
+      drain: (socket) => socket.data.onDrain(),
+      end: (socket) => socket.data.onEnd(),
+      close: (socket) => socket.data?.onClose(),
+      error: (socket) => socket.data?.onEnd(),
+    },
+  });
+  return Promise.resolve({
+    addr: { hostname: listener.hostname, port: listener.port },
+    close: () => listener.stop(false),
+  });
+}
+
+function onSignal(signal: string, handler: () => void): () => void {
+  process.on(signal, handler);
+  return () => process.off(signal, handler);
+}
+
+/** The shim for Bun. */
+export const shim: Shim = { runtime: "bun", listenTcp, onSignal };

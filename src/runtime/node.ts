@@ -1,0 +1,121 @@
+// Node's shim: node:net sockets behind the RawSocket interface.
+
+import net from "node:net";
+import process from "node:process";
+import {
+  _connClosedError,
+  type Addr,
+  type RawSocket,
+  type Shim,
+  type TcpListener,
+} from "./shim.ts";
+
+/** Pull reads over node:net's push: at most one chunk waits here, the rest in the kernel. */
+class NodeSocket implements RawSocket {
+  readonly remoteAddr: Addr;
+  readonly closed: Promise<void>;
+  readonly #socket: net.Socket;
+  #queue: Uint8Array[] = [];
+  #reader: ((chunk: Uint8Array | null) => void) | undefined;
+  #ended = false;
+
+  constructor(socket: net.Socket) {
+    this.#socket = socket;
+    this.remoteAddr = { hostname: socket.remoteAddress ?? "", port: socket.remotePort ?? 0 };
+    socket.on("data", (chunk: Uint8Array) => {
+      const reader = this.#reader;
+      if (reader !== undefined) {
+        this.#reader = undefined;
+        reader(chunk);
+        return;
+      }
+      this.#queue.push(chunk);
+      socket.pause();
+    });
+    const end = (): void => {
+      this.#ended = true;
+      const reader = this.#reader;
+      this.#reader = undefined;
+      reader?.(null);
+    };
+    socket.on("end", end);
+    // A reset or other socket error ends reading like EOF; "close" follows.
+    socket.on("error", end);
+    this.closed = new Promise((resolve) => {
+      socket.on("close", () => {
+        end();
+        resolve();
+      });
+    });
+  }
+
+  read(): Promise<Uint8Array | null> {
+    const chunk = this.#queue.shift();
+    if (chunk !== undefined) {
+      if (this.#queue.length === 0) this.#socket.resume();
+      return Promise.resolve(chunk);
+    }
+    if (this.#ended) return Promise.resolve(null);
+    return new Promise((resolve) => this.#reader = resolve);
+  }
+
+  write(data: Uint8Array): Promise<void> {
+    const socket = this.#socket;
+    if (socket.destroyed || !socket.writable) return Promise.reject(_connClosedError());
+    if (socket.write(data)) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const settle = (): void => {
+        socket.off("drain", settle);
+        socket.off("close", settle);
+        if (socket.destroyed) reject(_connClosedError());
+        else resolve();
+      };
+      socket.on("drain", settle);
+      socket.on("close", settle);
+    });
+  }
+
+  closeWrite(): Promise<void> {
+    const socket = this.#socket;
+    if (socket.destroyed || socket.writableEnded) return Promise.resolve();
+    return new Promise((resolve) => {
+      socket.once("close", resolve);
+      socket.end(resolve);
+    });
+  }
+
+  destroy(): void {
+    this.#socket.destroy();
+  }
+}
+
+function listenTcp(
+  hostname: string | undefined,
+  port: number,
+  accept: (socket: RawSocket) => void,
+): Promise<TcpListener> {
+  const server = net.createServer(
+    // Half-open: a peer that sends its last command and FIN still gets the reply.
+    { allowHalfOpen: true, noDelay: true, keepAlive: true },
+    (socket) => accept(new NodeSocket(socket)),
+  );
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen({ port, host: hostname }, () => {
+      server.off("error", reject);
+      const address = server.address() as net.AddressInfo;
+      resolve({
+        addr: { hostname: address.address, port: address.port },
+        close: () => void server.close(),
+      });
+    });
+  });
+}
+
+function onSignal(signal: string, handler: () => void): () => void {
+  process.on(signal as NodeJS.Signals, handler);
+  return () => void process.off(signal as NodeJS.Signals, handler);
+}
+
+/** The shim for Node. */
+export const shim: Shim = { runtime: "node", listenTcp, onSignal };

@@ -1,0 +1,57 @@
+// The one interface every runtime shim implements. The rest of the library
+// talks to sockets, listeners and signals only through it.
+
+/** A host and port. */
+export interface Addr {
+  hostname: string;
+  port: number;
+}
+
+/**
+ * An accepted TCP socket, reduced to what a connection needs. Reads are
+ * pulled: bytes nobody asks for stay with the runtime or the kernel.
+ */
+export interface RawSocket {
+  readonly remoteAddr: Addr;
+  /** The next chunk from the peer, a buffer the caller owns; null once the peer closed or reset. */
+  read(): Promise<Uint8Array | null>;
+  /** Resolves once the bytes are handed to the socket, waiting out backpressure; rejects when it is gone. */
+  write(data: Uint8Array): Promise<void>;
+  /**
+   * Sends FIN after everything written so far; reading goes on. Resolves once
+   * the written bytes are with the kernel (or the socket is gone).
+   */
+  closeWrite(): Promise<void>;
+  /** Closes the socket now, whatever is pending. Idempotent. */
+  destroy(): void;
+  /** Resolves once the socket is fully closed. */
+  readonly closed: Promise<void>;
+}
+
+/** A listening TCP socket. */
+export interface TcpListener {
+  readonly addr: Addr;
+  /** Stops accepting; open connections are left alone. */
+  close(): void;
+}
+
+/** What `serveAndShutdown` needs from a runtime. */
+export interface Shim {
+  readonly runtime: "node" | "deno" | "bun";
+  /**
+   * Listens on TCP and calls `accept` for each connection. Rejects when it
+   * cannot listen, with `code === "EADDRINUSE"` for a port in use.
+   */
+  listenTcp(
+    hostname: string | undefined,
+    port: number,
+    accept: (socket: RawSocket) => void,
+  ): Promise<TcpListener>;
+  /** Calls `handler` on each delivery of the process signal; returns the remover. */
+  onSignal(signal: string, handler: () => void): () => void;
+}
+
+/** An error for use of a connection after it closed. */
+export function _connClosedError(): Error {
+  return Object.assign(new Error("The connection is closed"), { code: "ERR_CONN_CLOSED" });
+}
