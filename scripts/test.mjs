@@ -7,7 +7,7 @@
 // LASTCALL_RUNTIMES=node24,deno limits the runtimes (for local iteration).
 
 import { spawn, spawnSync } from "node:child_process";
-import { rmSync, writeFileSync } from "node:fs";
+import { existsSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { root, runtimes } from "./runtimes.mjs";
 
@@ -24,6 +24,23 @@ function step(name, command, args) {
   console.log(`${ok ? "ok  " : "FAIL"} check: ${name} (${Date.now() - started} ms)`);
   if (!ok) failed++;
   return ok;
+}
+
+// System tools some tests use as real peers, from Debian. Installed when
+// missing and we may (CI runs as root); otherwise those tests skip and say why.
+const tools = {
+  "redis-tools": "/usr/bin/redis-benchmark",
+  haproxy: "/usr/sbin/haproxy",
+  wrk: "/usr/bin/wrk",
+};
+const missing = Object.entries(tools).filter(([, path]) => !existsSync(path)).map(([pkg]) => pkg);
+if (missing.length > 0 && process.getuid?.() === 0) {
+  console.log(`installing ${missing.join(", ")} with apt-get`);
+  const quiet = { ...env, DEBIAN_FRONTEND: "noninteractive" };
+  spawnSync("apt-get", ["update", "-qq"], { stdio: "inherit", env: quiet });
+  spawnSync("apt-get", ["install", "-y", "-qq", ...missing], { stdio: "inherit", env: quiet });
+} else if (missing.length > 0) {
+  console.log(`NOTE: ${missing.join(", ")} missing and not root: the tests that need them skip`);
 }
 
 const deno = bin("deno");

@@ -59,6 +59,12 @@ export function fixture(name: string): string {
   return fileURLToPath(new URL(`./fixtures/${name}${extension}`, import.meta.url));
 }
 
+/** The path of an example, as runnable here (see {@linkcode fixture}). */
+export function example(name: string): string {
+  const extension = import.meta.url.endsWith(".js") ? ".js" : ".ts";
+  return fileURLToPath(new URL(`../examples/${name}${extension}`, import.meta.url));
+}
+
 async function runOne(entry: RegisteredTest): Promise<void> {
   const cleanups: Array<() => unknown> = [];
   const timeout = entry.options.timeout ?? 30_000;

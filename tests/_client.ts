@@ -1,0 +1,116 @@
+// A raw node:net test client that records what it receives and how the
+// connection ended (clean FIN, or an error such as ECONNRESET). Every wait is
+// bounded by a Deadline and names what it waited for when it fails.
+
+import net from "node:net";
+import { Deadline } from "../mod.ts";
+
+export interface Ending {
+  /** The server sent FIN (a clean close). */
+  sawEnd: boolean;
+  /** The error code, when the connection ended in an error (ECONNRESET, ...). */
+  error?: string;
+  /** Bytes received in all. */
+  bytes: number;
+}
+
+/** Waits until `check()` is true, re-checking on `emitter` events, bounded by `ms`. */
+export function waitUntil(
+  what: string,
+  check: () => boolean,
+  subscribe: (wake: () => void) => () => void,
+  ms = 5_000,
+): Promise<void> {
+  if (check()) return Promise.resolve();
+  const deadline = Deadline.after(ms);
+  return new Promise<void>((resolve, reject) => {
+    const finish = (error?: Error): void => {
+      unsubscribe();
+      deadline[Symbol.dispose]();
+      if (error) reject(error);
+      else resolve();
+    };
+    const unsubscribe = subscribe(() => {
+      if (check()) finish();
+    });
+    deadline.signal.addEventListener("abort", () => {
+      finish(new Error(`timed out after ${ms} ms waiting for ${what}`));
+    });
+  });
+}
+
+export class TestClient {
+  readonly socket: net.Socket;
+  text = "";
+  bytes = 0;
+  readonly ended: Promise<Ending>;
+  #sawEnd = false;
+  #error: string | undefined;
+
+  private constructor(socket: net.Socket, keepText: boolean) {
+    this.socket = socket;
+    socket.on("data", (chunk: Uint8Array) => {
+      this.bytes += chunk.length;
+      if (keepText) this.text += new TextDecoder().decode(chunk);
+    });
+    socket.on("end", () => this.#sawEnd = true);
+    socket.on("error", (error: NodeJS.ErrnoException) => this.#error = error.code ?? error.message);
+    this.ended = new Promise((resolve) => {
+      socket.on("close", () => {
+        resolve({ sawEnd: this.#sawEnd, error: this.#error, bytes: this.bytes });
+      });
+    });
+  }
+
+  /** Connects to 127.0.0.1:port; rejects with the connect error (ECONNREFUSED, ...). */
+  static connect(port: number, options: { keepText?: boolean } = {}): Promise<TestClient> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect(port, "127.0.0.1");
+      socket.once("connect", () => {
+        socket.off("error", reject);
+        resolve(new TestClient(socket, options.keepText ?? true));
+      });
+      socket.once("error", reject);
+    });
+  }
+
+  send(data: string | Uint8Array): void {
+    this.socket.write(data);
+  }
+
+  /** Waits until the received text contains `text`. */
+  waitFor(text: string, ms?: number): Promise<void> {
+    return waitUntil(`"${text}" (got "${this.text.slice(-200)}")`, () => this.text.includes(text), (
+      wake,
+    ) => {
+      this.socket.on("data", wake);
+      this.socket.on("close", wake);
+      return () => {
+        this.socket.off("data", wake);
+        this.socket.off("close", wake);
+      };
+    }, ms);
+  }
+
+  /** Waits until the connection has closed, bounded by `ms`. */
+  async waitClosed(ms = 5_000): Promise<Ending> {
+    let closed = false;
+    this.ended.then(() => closed = true);
+    await waitUntil("the connection to close", () => closed || this.socket.destroyed, (wake) => {
+      this.socket.on("close", wake);
+      return () => this.socket.off("close", wake);
+    }, ms);
+    return this.ended;
+  }
+}
+
+/** Resolves with the error code of a connection attempt that fails, or "connected". */
+export function tryConnect(port: number): Promise<string> {
+  return TestClient.connect(port).then(
+    (client) => {
+      client.socket.destroy();
+      return "connected";
+    },
+    (error: NodeJS.ErrnoException) => error.code ?? error.message,
+  );
+}
