@@ -95,6 +95,7 @@ function execute(
       // A Deadline's timer never keeps the process alive: a SLOW cut at the
       // shutdown deadline does not hold the process open until it would end.
       const { signal } = Deadline.after(Number(args[0] ?? 100));
+      if (signal.aborted) return "+OK\r\n"; // a delay of 0 (or one already past)
       return new Promise((resolve) => {
         signal.addEventListener("abort", () => resolve("+OK\r\n"), { once: true });
       });
