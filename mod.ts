@@ -6,7 +6,14 @@
  */
 export { CountDown } from "./src/count_down.ts";
 export { Deadline, type DeadlineOptions } from "./src/deadline.ts";
-export type { BaseOptions, ErrorContext, TcpOptions } from "./src/options.ts";
+export type {
+  BaseOptions,
+  ErrorContext,
+  HttpOptions,
+  NodeServerOptions,
+  RequestInfo,
+  TcpOptions,
+} from "./src/options.ts";
 export { serveAndShutdown, type Server } from "./src/serve.ts";
 export type { Conn } from "./src/tcp_conn.ts";
 export {

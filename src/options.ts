@@ -37,6 +37,28 @@ export interface TcpOptions extends BaseOptions {
   connection(conn: Conn): void | Promise<void>;
 }
 
+/** What a fetch handler learns about its request besides the Request itself. */
+export interface RequestInfo {
+  /** The peer's address. */
+  remoteAddr: { hostname: string; port: number };
+  /** Aborts when shutdown begins: end long polls, Server-Sent Events and WebSockets. */
+  shutdown: AbortSignal;
+}
+
+/** An HTTP server with a web-standard fetch handler, on the runtime's own server. */
+export interface HttpOptions extends BaseOptions {
+  /** Answers one request. A throw becomes a 500 and is reported to `onError`. */
+  fetch(request: Request, info: RequestInfo): Response | Promise<Response>;
+  /** A path answered 200 while ready and 503 once shutdown began (GET and HEAD). */
+  health?: string;
+}
+
+/** An existing node:http, node:https or node:net server (Express, Fastify, Koa), not yet listening. */
+export interface NodeServerOptions extends BaseOptions {
+  /** The server; lastcall calls its `listen(port, hostname)`. */
+  server: unknown;
+}
+
 /** BaseOptions with defaults applied and values checked. */
 export interface ResolvedOptions {
   hostname: string | undefined;

@@ -1,8 +1,15 @@
 import { Deadline } from "./deadline.ts";
-import { _resolveOptions, type ResolvedOptions, type TcpOptions } from "./options.ts";
-import type { Addr, Shim, TcpListener } from "./runtime/shim.ts";
-import { TcpConn } from "./tcp_conn.ts";
-import { type ShutdownResult, Tracker } from "./tracker.ts";
+import { _httpHandler } from "./http_handler.ts";
+import {
+  _resolveOptions,
+  type HttpOptions,
+  type NodeServerOptions,
+  type ResolvedOptions,
+  type TcpOptions,
+} from "./options.ts";
+import type { Addr, Serving, Shim } from "./runtime/shim.ts";
+import { _serveTcp } from "./serve_tcp.ts";
+import type { ShutdownResult } from "./tracker.ts";
 
 /** A running server, as `serveAndShutdown` returns it. */
 export interface Server extends AsyncDisposable {
@@ -53,16 +60,6 @@ function untilAborted(signal: AbortSignal): Promise<void> {
   );
 }
 
-/** What a serving mode (raw TCP, HTTP) hands to the shared shutdown sequence. */
-interface Serving {
-  readonly addr: Addr;
-  readonly tracker: Tracker;
-  /** Stops accepting. */
-  closeListener(): void;
-  /** Cuts every connection now, lingering ones included. */
-  destroyAll(): void;
-}
-
 class LastcallServer implements Server {
   readonly addr: Addr;
   readonly runtime: Shim["runtime"];
@@ -71,7 +68,6 @@ class LastcallServer implements Server {
   readonly #serving: Serving;
   readonly #shutdownController: AbortController;
   readonly #force = new AbortController();
-  readonly #counts: { drainedDuringDelay: number };
   #resolveFinished!: (result: ShutdownResult) => void;
   #rejectFinished!: (error: unknown) => void;
   #result: Promise<ShutdownResult> | undefined;
@@ -82,14 +78,12 @@ class LastcallServer implements Server {
     options: ResolvedOptions,
     serving: Serving,
     shutdownController: AbortController,
-    counts: { drainedDuringDelay: number },
   ) {
     this.runtime = runtime;
     this.addr = serving.addr;
     this.#options = options;
     this.#serving = serving;
     this.#shutdownController = shutdownController;
-    this.#counts = counts;
     this.finished = new Promise((resolve, reject) => {
       this.#resolveFinished = resolve;
       this.#rejectFinished = reject;
@@ -145,48 +139,13 @@ class LastcallServer implements Server {
         await untilAborted(delay.signal);
       }
       serving.closeListener();
-      const onForce = (): void => serving.destroyAll();
-      signal.addEventListener("abort", onForce, { once: true });
-      if (signal.aborted) onForce();
-      const result = await serving.tracker.shutdown(signal);
-      signal.removeEventListener("abort", onForce);
-      const drained = result.drained + this.#counts.drainedDuringDelay;
-      return { ...result, drained, ms: Date.now() - started };
+      const counts = await serving.drain(signal);
+      return { graceful: counts.forced === 0, ...counts, ms: Date.now() - started };
     } finally {
       if (bound instanceof Deadline) bound[Symbol.dispose]();
       this.#removeSignals();
     }
   }
-}
-
-async function serveTcp(
-  shim: Shim,
-  options: ResolvedOptions,
-  connection: TcpOptions["connection"],
-  shutdown: AbortSignal,
-  tracker: Tracker,
-): Promise<Serving> {
-  const conns = new Set<TcpConn>();
-  const listener: TcpListener = await shim.listenTcp(options.hostname, options.port, (socket) => {
-    const conn = new TcpConn(socket, tracker, shutdown, options.idleGrace);
-    conns.add(conn);
-    socket.closed.then(() => conns.delete(conn));
-    const serve = async (): Promise<void> => {
-      try {
-        await connection(conn);
-      } catch (error) {
-        options.onError(error, { remoteAddr: conn.remoteAddr });
-      }
-      conn.close();
-    };
-    void serve();
-  });
-  return {
-    addr: listener.addr,
-    tracker,
-    closeListener: () => listener.close(),
-    destroyAll: () => conns.forEach((conn) => conn.destroy()),
-  };
 }
 
 /**
@@ -216,34 +175,61 @@ async function serveTcp(
  * console.log(result.graceful);
  * ```
  */
-export async function serveAndShutdown(options: TcpOptions): Promise<Server> {
+export async function serveAndShutdown(
+  options: HttpOptions | TcpOptions | NodeServerOptions,
+): Promise<Server> {
   if (typeof options !== "object" || options === null) {
     throw new TypeError(`Cannot serve as 'options' must be an object: received ${String(options)}`);
   }
-  if (typeof options.connection !== "function") {
+  const modes = (["fetch", "connection", "server"] as const).filter((key) =>
+    (options as unknown as Record<string, unknown>)[key] !== undefined
+  );
+  if (modes.length !== 1) {
     throw new TypeError(
-      `Cannot serve as 'connection' must be a function: received ${String(options.connection)}`,
+      `Cannot serve as exactly one of 'fetch', 'connection' or 'server' must be given: received ${
+        modes.length === 0 ? "none" : modes.join(", ")
+      }`,
+    );
+  }
+  const mode = modes[0];
+  if (mode !== "server") {
+    const handler = (options as unknown as Record<string, unknown>)[mode];
+    if (typeof handler !== "function") {
+      throw new TypeError(
+        `Cannot serve as '${mode}' must be a function: received ${String(handler)}`,
+      );
+    }
+  }
+  const health = (options as HttpOptions).health;
+  if (health !== undefined && (typeof health !== "string" || !health.startsWith("/"))) {
+    throw new TypeError(
+      `Cannot serve as 'health' must be a path starting with "/": received ${String(health)}`,
     );
   }
   const resolved = _resolveOptions(options);
   const shim = await loadShim();
   const shutdownController = new AbortController();
-  const counts = { drainedDuringDelay: 0 };
-  const tracker = new Tracker({
-    onStateChange: (_conn, _from, to) => {
-      if (to === "closed" && shutdownController.signal.aborted && !tracker.draining) {
-        counts.drainedDuringDelay++;
-      }
-    },
-  });
-  const serving = await serveTcp(
-    shim,
-    resolved,
-    options.connection,
-    shutdownController.signal,
-    tracker,
-  );
-  const server = new LastcallServer(shim.runtime, resolved, serving, shutdownController, counts);
+  const shutdown = shutdownController.signal;
+  const { hostname, port } = resolved;
+  let serving: Serving;
+  if (mode === "connection") {
+    serving = await _serveTcp(shim, resolved, (options as TcpOptions).connection, shutdown);
+  } else if (mode === "fetch") {
+    const handler = _httpHandler(options as HttpOptions, resolved, shutdown);
+    serving = await shim.serveHttp({ hostname, port, handler, shutdown });
+  } else {
+    if (shim.serveNodeServer === undefined) {
+      throw new TypeError(
+        `Cannot serve as 'server' is not supported on ${shim.runtime}: use 'fetch' with the runtime's own server`,
+      );
+    }
+    serving = await shim.serveNodeServer((options as NodeServerOptions).server, {
+      hostname,
+      port,
+      shutdown,
+    });
+  }
+  const server = new LastcallServer(shim.runtime, resolved, serving, shutdownController);
   server.installSignals(shim);
   return server;
 }

@@ -1,15 +1,21 @@
-// Bun's shim: Bun.listen sockets behind the RawSocket interface.
+// Bun's shim: Bun.listen sockets behind the RawSocket interface, and Bun.serve
+// for HTTP.
 
+import { Deadline } from "../deadline.ts";
+import { _withConnectionClose } from "../http_handler.ts";
 import {
   _connClosedError,
   type Addr,
+  type DrainCounts,
+  type HttpServeOptions,
   type RawSocket,
+  type Serving,
   type Shim,
   type TcpListener,
 } from "./shim.ts";
-import type { BunNamespace, BunSocket } from "./types.ts";
+import type { BunNamespace, BunServe, BunSocket } from "./types.ts";
 
-const Bun = (globalThis as unknown as { Bun: BunNamespace }).Bun;
+const Bun = (globalThis as unknown as { Bun: BunNamespace & BunServe }).Bun;
 const process = (globalThis as unknown as {
   process: {
     on(signal: string, handler: () => void): void;
@@ -145,5 +151,60 @@ function onSignal(signal: string, handler: () => void): () => void {
   return () => process.off(signal, handler);
 }
 
+/**
+ * Bun.serve hides its connections, so requests are counted instead: those in
+ * flight when shutdown began or started after it are drained unless still
+ * pending at the deadline, which are forced. Bun's own stop() closes the
+ * listener and idle connections and resolves once the last request is done;
+ * stop(true) cuts the rest at the deadline.
+ */
+function serveHttp(options: HttpServeOptions): Promise<Serving> {
+  const { handler, shutdown } = options;
+  let startedDuringShutdown = 0;
+  let inFlightAtShutdown = 0;
+  const server = Bun.serve({
+    hostname: options.hostname ?? "0.0.0.0",
+    port: options.port,
+    async fetch(request, bunServer) {
+      if (shutdown.aborted) startedDuringShutdown++;
+      const ip = bunServer.requestIP(request);
+      const remoteAddr = { hostname: ip?.address ?? "", port: ip?.port ?? 0 };
+      const response = await handler(request, { remoteAddr });
+      return shutdown.aborted ? _withConnectionClose(response) : response;
+    },
+  });
+  shutdown.addEventListener("abort", () => inFlightAtShutdown = server.pendingRequests, {
+    once: true,
+  });
+  let stopped: Promise<void> | undefined;
+  return Promise.resolve({
+    addr: { hostname: server.hostname, port: server.port },
+    closeListener: () => {
+      stopped = server.stop();
+    },
+    async drain(signal: AbortSignal): Promise<DrainCounts> {
+      let forced = 0;
+      let drainedInTime = false;
+      await Promise.race([
+        stopped?.then(() => drainedInTime = true),
+        new Promise<void>((resolve) => {
+          if (signal.aborted) resolve();
+          signal.addEventListener("abort", () => resolve(), { once: true });
+        }),
+      ]);
+      if (!drainedInTime) {
+        forced = server.pendingRequests;
+        using bound = Deadline.after(1_000);
+        await Promise.race([
+          server.stop(true),
+          new Promise((resolve) => bound.signal.addEventListener("abort", resolve)),
+        ]);
+      }
+      const drained = Math.max(0, inFlightAtShutdown + startedDuringShutdown - forced);
+      return { closedIdle: 0, drained, forced };
+    },
+  });
+}
+
 /** The shim for Bun. */
-export const shim: Shim = { runtime: "bun", listenTcp, onSignal };
+export const shim: Shim = { runtime: "bun", listenTcp, serveHttp, onSignal };

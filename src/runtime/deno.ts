@@ -1,15 +1,22 @@
-// Deno's shim: Deno.listen connections behind the RawSocket interface.
+// Deno's shim: Deno.listen connections behind the RawSocket interface, and
+// Deno.serve for HTTP.
 
+import { Deadline } from "../deadline.ts";
+import { _deadlineResponse, _withConnectionClose } from "../http_handler.ts";
+import { _cuttable } from "./cuttable_body.ts";
 import {
   _connClosedError,
   type Addr,
+  type DrainCounts,
+  type HttpServeOptions,
   type RawSocket,
+  type Serving,
   type Shim,
   type TcpListener,
 } from "./shim.ts";
-import type { DenoConn, DenoNamespace } from "./types.ts";
+import type { DenoConn, DenoNamespace, DenoServe } from "./types.ts";
 
-const Deno = (globalThis as unknown as { Deno: DenoNamespace }).Deno;
+const Deno = (globalThis as unknown as { Deno: DenoNamespace & DenoServe }).Deno;
 
 const READ_SIZE = 64 * 1024;
 
@@ -111,5 +118,88 @@ function onSignal(signal: string, handler: () => void): () => void {
   return () => Deno.removeSignalListener(signal, handler);
 }
 
+/** A request being served; `cut` ends it at the deadline. */
+interface InFlight {
+  cut: () => void;
+  forced: boolean;
+}
+
+/**
+ * Deno.serve hides its connections, so requests are counted instead: those
+ * finished after shutdown began are drained, those cut at the deadline forced.
+ * Deno's own shutdown() closes the listener and idle connections and drains;
+ * since it waits forever for a handler that never settles, one still pending
+ * at the deadline is answered with a 503, and a body still streaming is cut.
+ */
+function serveHttp(options: HttpServeOptions): Promise<Serving> {
+  const { handler, shutdown } = options;
+  const inFlight = new Set<InFlight>();
+  const counts: DrainCounts = { closedIdle: 0, drained: 0, forced: 0 };
+  let wakeDrain: (() => void) | undefined;
+  const finish = (request: InFlight): void => {
+    if (!inFlight.delete(request)) return;
+    if (shutdown.aborted) counts[request.forced ? "forced" : "drained"]++;
+    if (inFlight.size === 0) wakeDrain?.();
+  };
+  const server = Deno.serve(
+    { hostname: options.hostname, port: options.port, onListen: () => {} },
+    async (request, info) => {
+      const entry: InFlight = { cut: () => {}, forced: false };
+      const cutAtDeadline = new Promise<undefined>((resolve) => {
+        entry.cut = () => {
+          entry.forced = true;
+          resolve(undefined);
+        };
+      });
+      inFlight.add(entry);
+      const { hostname, port } = info.remoteAddr;
+      let response = await Promise.race([
+        handler(request, { remoteAddr: { hostname, port } }),
+        cutAtDeadline,
+      ]);
+      if (response === undefined) {
+        finish(entry);
+        return _deadlineResponse();
+      }
+      if (shutdown.aborted) response = _withConnectionClose(response);
+      if (response.body !== null && request.method !== "HEAD") {
+        const cuttable = _cuttable(response);
+        response = cuttable.response;
+        entry.cut = () => {
+          entry.forced = true;
+          cuttable.cut();
+        };
+      }
+      const done = (): void => finish(entry);
+      if (info.completed) info.completed.then(done, done);
+      else queueMicrotask(done);
+      return response;
+    },
+  );
+  let shuttingDown: Promise<void> | undefined;
+  return Promise.resolve({
+    addr: { hostname: server.addr.hostname, port: server.addr.port },
+    closeListener: () => {
+      shuttingDown = server.shutdown();
+    },
+    async drain(signal: AbortSignal): Promise<DrainCounts> {
+      if (inFlight.size > 0 && !signal.aborted) {
+        await new Promise<void>((resolve) => {
+          wakeDrain = resolve;
+          signal.addEventListener("abort", () => resolve(), { once: true });
+        });
+      }
+      if (inFlight.size > 0) [...inFlight].forEach((request) => request.cut());
+      // Once nothing is in flight Deno's shutdown ends at once; bound it anyway.
+      using bound = Deadline.after(1_000);
+      await Promise.race([
+        shuttingDown,
+        new Promise((resolve) => bound.signal.addEventListener("abort", resolve)),
+      ]);
+      return counts;
+    },
+  });
+}
+
 /** The shim for Deno. */
-export const shim: Shim = { runtime: "deno", listenTcp, onSignal };
+export const shim: Shim = { runtime: "deno", listenTcp, serveHttp, onSignal };

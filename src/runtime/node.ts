@@ -1,11 +1,17 @@
-// Node's shim: node:net sockets behind the RawSocket interface.
+// Node's shim: node:net sockets behind the RawSocket interface, and node:http
+// with connection tracking for HTTP.
 
+import http from "node:http";
 import net from "node:net";
 import process from "node:process";
+import { _fetchListener } from "./node_fetch.ts";
+import { _serveNodeServer } from "./node_http.ts";
 import {
   _connClosedError,
   type Addr,
+  type HttpServeOptions,
   type RawSocket,
+  type Serving,
   type Shim,
   type TcpListener,
 } from "./shim.ts";
@@ -117,5 +123,19 @@ function onSignal(signal: string, handler: () => void): () => void {
   return () => void process.off(signal as NodeJS.Signals, handler);
 }
 
+function serveHttp(options: HttpServeOptions): Promise<Serving> {
+  const server = http.createServer(
+    { noDelay: true, keepAlive: true },
+    _fetchListener(options.handler),
+  );
+  return _serveNodeServer(server, options);
+}
+
 /** The shim for Node. */
-export const shim: Shim = { runtime: "node", listenTcp, onSignal };
+export const shim: Shim = {
+  runtime: "node",
+  listenTcp,
+  serveHttp,
+  serveNodeServer: _serveNodeServer,
+  onSignal,
+};

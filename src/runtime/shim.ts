@@ -35,6 +35,37 @@ export interface TcpListener {
   close(): void;
 }
 
+/** How many connections (or, where a runtime hides them, requests) ended which way. */
+export interface DrainCounts {
+  closedIdle: number;
+  drained: number;
+  forced: number;
+}
+
+/** A serving mode on a runtime, as the shared shutdown sequence drives it. */
+export interface Serving {
+  readonly addr: Addr;
+  /** Stops accepting. */
+  closeListener(): void;
+  /** Closes idle connections, waits for busy ones, and cuts the rest when `signal` aborts. */
+  drain(signal: AbortSignal): Promise<DrainCounts>;
+}
+
+/** The web-standard handler a shim serves, already wrapped with health, errors and 500s. */
+export type HttpHandler = (
+  request: Request,
+  info: { remoteAddr: Addr },
+) => Response | Promise<Response>;
+
+/** What a shim needs to serve HTTP. */
+export interface HttpServeOptions {
+  hostname: string | undefined;
+  port: number;
+  handler: HttpHandler;
+  /** Aborts when shutdown begins: from then on every response carries `Connection: close`. */
+  shutdown: AbortSignal;
+}
+
 /** What `serveAndShutdown` needs from a runtime. */
 export interface Shim {
   readonly runtime: "node" | "deno" | "bun";
@@ -47,6 +78,13 @@ export interface Shim {
     port: number,
     accept: (socket: RawSocket) => void,
   ): Promise<TcpListener>;
+  /** Serves a fetch handler on the runtime's own HTTP server. */
+  serveHttp(options: HttpServeOptions): Promise<Serving>;
+  /**
+   * Listens with an existing node:http, node:https or node:net server and
+   * tracks its connections; undefined where the runtime cannot.
+   */
+  serveNodeServer?(server: unknown, options: Omit<HttpServeOptions, "handler">): Promise<Serving>;
   /** Calls `handler` on each delivery of the process signal; returns the remover. */
   onSignal(signal: string, handler: () => void): () => void;
 }

@@ -67,3 +67,45 @@ export interface BunNamespace {
     socket: BunSocketHandler<Data>;
   }): BunTcpListener;
 }
+
+export interface DenoServeHandlerInfo {
+  remoteAddr: DenoNetAddr;
+  completed?: Promise<void>;
+}
+
+export interface DenoHttpServer {
+  readonly addr: DenoNetAddr;
+  readonly finished: Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+export interface DenoServeOptions {
+  hostname?: string;
+  port: number;
+  onListen?: (addr: DenoNetAddr) => void;
+  onError?: (error: unknown) => Response | Promise<Response>;
+}
+
+export interface DenoServe {
+  serve(
+    options: DenoServeOptions,
+    handler: (request: Request, info: DenoServeHandlerInfo) => Response | Promise<Response>,
+  ): DenoHttpServer;
+}
+
+export interface BunServer {
+  readonly hostname: string;
+  readonly port: number;
+  readonly pendingRequests: number;
+  stop(closeActiveConnections?: boolean): Promise<void>;
+  requestIP(request: Request): { address: string; port: number } | null;
+}
+
+export interface BunServe {
+  serve(options: {
+    hostname: string;
+    port: number;
+    fetch(request: Request, server: BunServer): Response | Promise<Response>;
+    error?(error: Error): Response | Promise<Response>;
+  }): BunServer;
+}
