@@ -114,3 +114,18 @@ export function tryConnect(port: number): Promise<string> {
     (error: NodeJS.ErrnoException) => error.code ?? error.message,
   );
 }
+
+/**
+ * Connects until refused, bounded. Deno closes its listening socket a moment
+ * after listener.close(): a connection caught in the backlog then is reset,
+ * never served; that counts as not yet refused.
+ */
+export async function waitForRefusal(port: number): Promise<string> {
+  using deadline = Deadline.after(5_000);
+  let outcome = "";
+  while (!deadline.expired) {
+    outcome = await tryConnect(port);
+    if (outcome === "ECONNREFUSED") return outcome;
+  }
+  return outcome;
+}

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { respHandler } from "../examples/resp.ts";
-import { type Conn, Deadline, serveAndShutdown, type Server, type TcpOptions } from "../mod.ts";
-import { TestClient, tryConnect, waitUntil } from "./_client.ts";
+import { type Conn, serveAndShutdown, type Server, type TcpOptions } from "../mod.ts";
+import { TestClient, waitForRefusal, waitUntil } from "./_client.ts";
 import { test, type TestContext } from "./_harness.ts";
 
 /** Serves raw TCP on 127.0.0.1 with no signal handlers; closed after the test. */
@@ -147,21 +147,6 @@ test("tcp: new connections are refused once shutdown begins", async (t) => {
   gated.release();
   await shutdown;
 });
-
-/**
- * Connects until refused, bounded. Deno closes its listening socket a moment
- * after listener.close(): a connection caught in the backlog then is reset,
- * never served; that counts as not yet refused.
- */
-async function waitForRefusal(port: number): Promise<string> {
-  using deadline = Deadline.after(5_000);
-  let outcome = "";
-  while (!deadline.expired) {
-    outcome = await tryConnect(port);
-    if (outcome === "ECONNREFUSED") return outcome;
-  }
-  return outcome;
-}
 
 test("tcp: a handler that never replies is cut at the deadline", async (t) => {
   const started = counter();

@@ -3,6 +3,7 @@
 
 import { Deadline } from "../deadline.ts";
 import { _withConnectionClose } from "../http_handler.ts";
+import { _serveNodeServer } from "./node_http.ts";
 import {
   _connClosedError,
   type Addr,
@@ -207,4 +208,12 @@ function serveHttp(options: HttpServeOptions): Promise<Serving> {
 }
 
 /** The shim for Bun. */
-export const shim: Shim = { runtime: "bun", listenTcp, serveHttp, onSignal };
+export const shim: Shim = {
+  runtime: "bun",
+  listenTcp,
+  serveHttp,
+  // Bun's node:http reports a connection only with its first request, so
+  // connections that never send one are not seen (see README).
+  serveNodeServer: _serveNodeServer,
+  onSignal,
+};

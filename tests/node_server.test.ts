@@ -1,0 +1,143 @@
+import assert from "node:assert/strict";
+import http from "node:http";
+import net from "node:net";
+import { serveAndShutdown, type Server } from "../mod.ts";
+import { TestClient } from "./_client.ts";
+import { example, runtime, test, type TestContext } from "./_harness.ts";
+import { request, socketClosed } from "./_http_client.ts";
+import { Child } from "./_process.ts";
+
+const unsupported = runtime === "deno"
+  && "Deno's node:http server hides its connections: { server } is refused there (see README)";
+
+async function serveServer(t: TestContext, server: unknown, gracePeriod = 10_000): Promise<Server> {
+  const running = await serveAndShutdown({
+    server,
+    hostname: "127.0.0.1",
+    signals: false,
+    gracePeriod,
+  });
+  t.cleanup(() => running.close());
+  return running;
+}
+
+/** A node:http handler whose /slow waits for open(); started resolves when it waits. */
+function slowApp() {
+  let open!: () => void;
+  let started!: () => void;
+  const opened = new Promise<void>((resolve) => open = resolve);
+  const startedPromise = new Promise<void>((resolve) => started = resolve);
+  const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (req.url === "/slow") {
+      started();
+      opened.then(() => res.end("slow done"));
+    } else if (req.url === "/never") {
+      started();
+    } else res.end("ok");
+  };
+  return { handler, open: () => open(), started: startedPromise };
+}
+
+test("{ server }: in-flight responses get Connection: close, idle sockets close", async (t) => {
+  const app = slowApp();
+  const server = await serveServer(t, http.createServer(app.handler));
+  const agent = new http.Agent({ keepAlive: true });
+  t.cleanup(() => agent.destroy());
+  const slow = request(agent, server.addr.port, "/slow");
+  slow.catch(() => {}); // asserted below
+  await app.started;
+  const idle = await request(agent, server.addr.port, "/"); // on a second socket
+  assert.notEqual(idle.socket, undefined);
+  const shutdown = server.shutdown();
+  await socketClosed(idle.socket, 2_000);
+  app.open();
+  const got = await slow;
+  assert.equal(got.body, "slow done");
+  assert.equal(got.headers.connection, "close");
+  const result = await shutdown;
+  assert.equal(result.graceful, true);
+  assert.equal(result.drained, 1);
+  assert.equal(result.closedIdle, 1);
+}, { skip: unsupported });
+
+test(
+  "{ server }: a connection that never sent a request is closed at listener close",
+  async (t) => {
+    const server = await serveServer(t, http.createServer(slowApp().handler));
+    const silent = await TestClient.connect(server.addr.port);
+    const result = await server.shutdown(2_000);
+    const ending = await silent.waitClosed(3_000);
+    assert.equal(ending.sawEnd, true);
+    assert.equal(result.closedIdle, 1);
+  },
+  {
+    skip: unsupported
+      || (runtime === "bun"
+        && "known gap (Bun 1.4.5): Bun's node:http reports a connection only with its first request"),
+  },
+);
+
+test("{ server }: a response that never ends is forced at the deadline", async (t) => {
+  const app = slowApp();
+  const server = await serveServer(t, http.createServer(app.handler));
+  const agent = new http.Agent({ keepAlive: true });
+  t.cleanup(() => agent.destroy());
+  const never = request(agent, server.addr.port, "/never").then(() => "complete", () => "cut");
+  await app.started;
+  const result = await server.shutdown(200);
+  assert.equal(result.forced, 1);
+  assert.equal(result.graceful, false);
+  assert.equal(await never, "cut");
+}, { skip: unsupported });
+
+test("{ server }: a node:net server's connections are waited for, then forced", async (t) => {
+  const sockets: net.Socket[] = [];
+  const server = await serveServer(t, net.createServer((socket) => sockets.push(socket)));
+  const client = await TestClient.connect(server.addr.port);
+  const result = await server.shutdown(200);
+  assert.equal(result.forced, 1);
+  await client.waitClosed();
+}, { skip: unsupported });
+
+test("{ server }: a server already listening is refused with a TypeError", async (t) => {
+  const listening = http.createServer();
+  await new Promise<void>((resolve) => listening.listen(0, "127.0.0.1", resolve));
+  t.cleanup(() => new Promise((resolve) => listening.close(resolve)));
+  await assert.rejects(
+    serveAndShutdown({ server: listening, signals: false }),
+    (error: Error) => error instanceof TypeError && /already listening/.test(error.message),
+  );
+  await assert.rejects(serveAndShutdown({ server: {}, signals: false }), TypeError);
+}, { skip: unsupported });
+
+test("{ server }: a port in use rejects with EADDRINUSE", async (t) => {
+  const first = await serveServer(t, http.createServer());
+  await assert.rejects(
+    serveAndShutdown({ server: http.createServer(), hostname: "127.0.0.1", port: first.addr.port }),
+    (error: NodeJS.ErrnoException) => error.code === "EADDRINUSE",
+  );
+}, { skip: unsupported });
+
+test("{ server }: refused on Deno with a TypeError that says why", async () => {
+  await assert.rejects(
+    serveAndShutdown({ server: http.createServer(), signals: false }),
+    (error: Error) => error instanceof TypeError && /not supported on deno/.test(error.message),
+  );
+}, { skip: runtime !== "deno" && "only Deno refuses { server }" });
+
+test("express example: SIGTERM lets a slow request finish, then exits 0", async (t) => {
+  const child = new Child(example("express"), [], { PORT: "0", LOG_REQUESTS: "1" });
+  t.cleanup(() => child.process.kill("SIGKILL"));
+  const port = Number((await child.waitForOutput(/listening on [^:]+:(\d+)/))[1]);
+  const agent = new http.Agent({ keepAlive: true });
+  t.cleanup(() => agent.destroy());
+  assert.equal((await request(agent, port, "/")).body, "hello from Express\n");
+  const slow = request(agent, port, "/slow?ms=300");
+  await child.waitForOutput(/request \/slow/);
+  child.signal("SIGTERM");
+  const got = await slow;
+  assert.equal(got.body, "slow work done\n");
+  const exit = await child.exit();
+  assert.equal(exit.code, 0, exit.stderr);
+  assert.match(exit.stdout, /express down: \{"graceful":true/);
+}, { skip: unsupported });
