@@ -50,7 +50,12 @@ export function request(
         });
       });
     });
-    req.on("error", reject);
+    req.on("error", (error: Error & { reusedSocket?: boolean }) => {
+      // Whether the request went out on a kept-alive socket (the HTTP/1.1
+      // race) or on a fresh connection.
+      error.reusedSocket = req.reusedSocket;
+      reject(error);
+    });
     req.end(options.body);
   });
 }
