@@ -10,21 +10,20 @@ import { _trackedServing, _trackerFor } from "../tracked_serving.ts";
 import type { TrackedConn } from "../tracker.ts";
 import type { HttpServeOptions, Serving } from "./shim.ts";
 
-/** How long a closed idle socket may linger for the peer's FIN before it is destroyed. */
-const LINGER_MS = 1_000;
-
 interface SocketState {
   conn: TrackedConn;
   inFlight: number;
 }
 
-/** Clean close: FIN now, destroyed once the peer closes too, or after the linger. */
+/**
+ * Closes a connection with no response in flight, as Node's own
+ * closeIdleConnections and Go do: a full close, so Node's parser reads
+ * nothing more and a request racing in never reaches a handler (the client
+ * sees the close and may retry). The last response is already with the
+ * kernel, which still delivers it; with nothing unread the peer sees FIN.
+ */
 function closeSocket(socket: net.Socket): void {
-  if (socket.destroyed) return;
-  socket.end();
-  const timer = setTimeout(() => socket.destroy(), LINGER_MS);
-  timer.unref();
-  socket.once("close", () => clearTimeout(timer));
+  socket.destroy();
 }
 
 function isHttpServer(server: net.Server): server is http.Server {
