@@ -129,3 +129,17 @@ export async function waitForRefusal(port: number): Promise<string> {
   }
   return outcome;
 }
+
+/** Waits for `promise`, bounded by `ms`; the error names `what`. */
+export function within<T>(promise: Promise<T>, what: string, ms = 5_000): Promise<T> {
+  let value: T;
+  let settled = false;
+  return waitUntil(what, () => settled, (wake) => {
+    promise.then((result) => {
+      value = result;
+      settled = true;
+      wake();
+    });
+    return () => {};
+  }, ms).then(() => value);
+}

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import http from "node:http";
 import { type HttpOptions, serveAndShutdown, type Server } from "../mod.ts";
-import { TestClient, waitForRefusal, waitUntil } from "./_client.ts";
+import { TestClient, waitForRefusal, waitUntil, within } from "./_client.ts";
 import { runtime, test, type TestContext } from "./_harness.ts";
 import { request, socketClosed } from "./_http_client.ts";
 
@@ -107,6 +107,27 @@ test("http: request and response bodies stream, chunk by chunk", async (t) => {
   req.end("second");
   await done;
   assert.equal(body, "FIRST SECOND");
+});
+
+test("http: Request.signal aborts when the client goes away", async (t) => {
+  const waiting = gate();
+  let aborted!: () => void;
+  const sawAbort = new Promise<void>((resolve) => aborted = resolve);
+  const server = await serve(t, {
+    fetch(request) {
+      request.signal.addEventListener("abort", () => aborted(), { once: true });
+      waiting.markStarted();
+      return new Promise<Response>((resolve) => {
+        request.signal.addEventListener("abort", () => resolve(new Response("late")));
+      });
+    },
+  });
+  const req = http.request({ host: "127.0.0.1", port: server.addr.port, path: "/" });
+  req.on("error", () => {});
+  req.end();
+  await waiting.started;
+  req.destroy();
+  await within(sawAbort, "Request.signal to abort");
 });
 
 test("http: a handler that throws answers 500 and is reported to onError", async (t) => {

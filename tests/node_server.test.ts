@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
 import http from "node:http";
 import net from "node:net";
 import { serveAndShutdown, type Server } from "../mod.ts";
@@ -141,3 +142,54 @@ test("express example: SIGTERM lets a slow request finish, then exits 0", async 
   assert.equal(exit.code, 0, exit.stderr);
   assert.match(exit.stdout, /express down: \{"graceful":true/);
 }, { skip: unsupported });
+
+test("{ server }: a node:https server drains like node:http", async (t) => {
+  const { execFileSync } = await import("node:child_process");
+  const { mkdtempSync, readFileSync, rmSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const https = await import("node:https");
+  const dir = mkdtempSync(`${tmpdir()}/lastcall-tls-`);
+  t.cleanup(() => rmSync(dir, { recursive: true, force: true }));
+  execFileSync("openssl", [
+    ...["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1"],
+    ...["-keyout", `${dir}/key.pem`, "-out", `${dir}/cert.pem`],
+  ], { stdio: "ignore" });
+  const app = slowApp();
+  const tlsServer = https.createServer({
+    key: readFileSync(`${dir}/key.pem`),
+    cert: readFileSync(`${dir}/cert.pem`),
+  }, app.handler);
+  const server = await serveServer(t, tlsServer);
+  const agent = new https.Agent({ keepAlive: true, rejectUnauthorized: false });
+  t.cleanup(() => agent.destroy());
+  const get = (path: string) =>
+    new Promise<{ body: string; connection?: string; socket: import("node:net").Socket }>(
+      (resolve, reject) => {
+        const req = https.get({ host: "127.0.0.1", port: server.addr.port, path, agent }, (res) => {
+          let body = "";
+          res.on("data", (chunk) => body += chunk);
+          res.on(
+            "end",
+            () => resolve({ body, connection: res.headers.connection, socket: req.socket! }),
+          );
+        });
+        req.on("error", reject);
+      },
+    );
+  const slow = get("/slow");
+  slow.catch(() => {});
+  await app.started;
+  const idle = await get("/");
+  const shutdown = server.shutdown();
+  await socketClosed(idle.socket, 2_000);
+  app.open();
+  const got = await slow;
+  assert.equal(got.body, "slow done");
+  assert.equal(got.connection, "close");
+  const result = await shutdown;
+  assert.equal(result.graceful, true);
+  assert.equal(result.drained, 1);
+  assert.equal(result.closedIdle, 1);
+}, {
+  skip: unsupported || (!existsSync("/usr/bin/openssl") && "openssl is not installed"),
+});
