@@ -7,16 +7,10 @@
 import http from "node:http";
 import process from "node:process";
 import { Deadline, serveAndShutdown } from "../mod.ts";
+import { summary, untilAborted } from "./_util.ts";
 
 const rounds = Number(process.argv[2] ?? 50);
 const delays: number[] = [];
-
-function until(signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) =>
-    signal.addEventListener("abort", () => resolve(), { once: true })
-  );
-}
 
 for (let round = 0; round < rounds; round++) {
   let started = 0;
@@ -29,7 +23,7 @@ for (let round = 0; round < rounds; round++) {
       const ms = Number(new URL(request.url).searchParams.get("ms"));
       if (++started === 10) allStarted();
       await ready; // every request is in flight before the first one finishes
-      await until(Deadline.after(ms).signal);
+      await untilAborted(Deadline.after(ms).signal);
       return new Response("ok");
     },
   });
@@ -56,12 +50,4 @@ for (let round = 0; round < rounds; round++) {
   agent.destroy();
 }
 
-delays.sort((a, b) => a - b);
-const pick = (q: number) => delays[Math.min(delays.length - 1, Math.floor(q * delays.length))];
-console.log(JSON.stringify({
-  bench: "http_drain",
-  rounds,
-  p50_ms: +pick(0.5).toFixed(3),
-  p99_ms: +pick(0.99).toFixed(3),
-  max_ms: +delays.at(-1)!.toFixed(3),
-}));
+console.log(JSON.stringify({ bench: "http_drain", rounds, ...summary(delays) }));

@@ -4,6 +4,7 @@
 import { Deadline } from "../deadline.ts";
 import { _withConnectionClose } from "../http_handler.ts";
 import { _serveNodeServer } from "./node_http.ts";
+import { PullReader } from "./pull_reader.ts";
 import {
   _connClosedError,
   type Addr,
@@ -29,9 +30,7 @@ class BunRawSocket implements RawSocket {
   readonly remoteAddr: Addr;
   readonly closed: Promise<void>;
   readonly #socket: BunSocket<BunRawSocket>;
-  #queue: Uint8Array[] = [];
-  #reader: ((chunk: Uint8Array | null) => void) | undefined;
-  #ended = false;
+  readonly #reader: PullReader;
   #isClosed = false;
   /** Bytes Bun did not take yet, written on drain, in order. */
   #unsent: Array<{ data: Uint8Array; resolve: () => void; reject: (e: unknown) => void }> = [];
@@ -41,24 +40,15 @@ class BunRawSocket implements RawSocket {
     this.#socket = socket;
     this.remoteAddr = { hostname: socket.remoteAddress, port: socket.remotePort ?? 0 };
     this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
+    this.#reader = new PullReader(() => socket.pause(), () => socket.resume());
   }
 
   onData(chunk: Uint8Array): void {
-    const reader = this.#reader;
-    if (reader !== undefined) {
-      this.#reader = undefined;
-      reader(chunk);
-      return;
-    }
-    this.#queue.push(chunk);
-    this.#socket.pause();
+    this.#reader.push(chunk);
   }
 
   onEnd(): void {
-    this.#ended = true;
-    const reader = this.#reader;
-    this.#reader = undefined;
-    reader?.(null);
+    this.#reader.end();
   }
 
   onDrain(): void {
@@ -83,13 +73,7 @@ class BunRawSocket implements RawSocket {
   }
 
   read(): Promise<Uint8Array | null> {
-    const chunk = this.#queue.shift();
-    if (chunk !== undefined) {
-      if (this.#queue.length === 0) this.#socket.resume();
-      return Promise.resolve(chunk);
-    }
-    if (this.#ended) return Promise.resolve(null);
-    return new Promise((resolve) => this.#reader = resolve);
+    return this.#reader.read();
   }
 
   write(data: Uint8Array): Promise<void> {

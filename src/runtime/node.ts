@@ -6,6 +6,7 @@ import net from "node:net";
 import process from "node:process";
 import { _fetchListener } from "./node_fetch.ts";
 import { _serveNodeServer } from "./node_http.ts";
+import { PullReader } from "./pull_reader.ts";
 import {
   _connClosedError,
   type Addr,
@@ -16,34 +17,19 @@ import {
   type TcpListener,
 } from "./shim.ts";
 
-/** Pull reads over node:net's push: at most one chunk waits here, the rest in the kernel. */
+/** A node:net socket as a RawSocket. */
 class NodeSocket implements RawSocket {
   readonly remoteAddr: Addr;
   readonly closed: Promise<void>;
   readonly #socket: net.Socket;
-  #queue: Uint8Array[] = [];
-  #reader: ((chunk: Uint8Array | null) => void) | undefined;
-  #ended = false;
+  readonly #reader: PullReader;
 
   constructor(socket: net.Socket) {
     this.#socket = socket;
     this.remoteAddr = { hostname: socket.remoteAddress ?? "", port: socket.remotePort ?? 0 };
-    socket.on("data", (chunk: Uint8Array) => {
-      const reader = this.#reader;
-      if (reader !== undefined) {
-        this.#reader = undefined;
-        reader(chunk);
-        return;
-      }
-      this.#queue.push(chunk);
-      socket.pause();
-    });
-    const end = (): void => {
-      this.#ended = true;
-      const reader = this.#reader;
-      this.#reader = undefined;
-      reader?.(null);
-    };
+    this.#reader = new PullReader(() => socket.pause(), () => socket.resume());
+    socket.on("data", (chunk: Uint8Array) => this.#reader.push(chunk));
+    const end = (): void => this.#reader.end();
     socket.on("end", end);
     // A reset or other socket error ends reading like EOF; "close" follows.
     socket.on("error", end);
@@ -56,13 +42,7 @@ class NodeSocket implements RawSocket {
   }
 
   read(): Promise<Uint8Array | null> {
-    const chunk = this.#queue.shift();
-    if (chunk !== undefined) {
-      if (this.#queue.length === 0) this.#socket.resume();
-      return Promise.resolve(chunk);
-    }
-    if (this.#ended) return Promise.resolve(null);
-    return new Promise((resolve) => this.#reader = resolve);
+    return this.#reader.read();
   }
 
   write(data: Uint8Array): Promise<void> {
