@@ -67,7 +67,7 @@ export interface RespOptions {
 }
 
 /** Executes one command; a promise only for SLOW. */
-function execute(
+export function execute(
   store: Map<string, string>,
   [name = "", ...args]: string[],
 ): string | Promise<string> {

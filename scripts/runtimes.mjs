@@ -4,7 +4,7 @@
 // node_modules directories.
 
 import { execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, rmSync, writeFileSync } from "node:fs";
 import { delimiter, join } from "node:path";
 
 export const root = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
@@ -51,4 +51,13 @@ export function runtimes() {
       : undefined;
   }
   return list;
+}
+
+/**
+ * Node 20 runs the compiled tests, examples and benchmarks (tsc into .build/)
+ * against the built npm output: .build/mod.js re-exports dist/.
+ */
+export function pointBuildAtDist() {
+  rmSync(join(root, ".build/src"), { recursive: true, force: true });
+  writeFileSync(join(root, ".build/mod.js"), "export * from \"../dist/mod.js\";\n");
 }

@@ -7,9 +7,9 @@
 // LASTCALL_RUNTIMES=node24,deno limits the runtimes (for local iteration).
 
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { root, runtimes } from "./runtimes.mjs";
+import { pointBuildAtDist, root, runtimes } from "./runtimes.mjs";
 
 const filter = process.argv[2] ?? "";
 const only = process.env.LASTCALL_RUNTIMES?.split(",");
@@ -62,10 +62,7 @@ step("type check for Deno, with JSDoc examples", deno, [
 if (built) step("tsd type tests against dist/", bin("tsd"), []);
 
 // Node 20 tests what npm users import: the compiled tests, re-pointed at dist/.
-if (built && compiled) {
-  rmSync(join(root, ".build/src"), { recursive: true, force: true });
-  writeFileSync(join(root, ".build/mod.js"), "export * from \"../dist/mod.js\";\n");
-}
+if (built && compiled) pointBuildAtDist();
 
 function runSuite(runtime) {
   return new Promise((resolve) => {
