@@ -237,7 +237,11 @@ for (const runtime of available) {
 
 writeFileSync(join(root, "bench/results.json"), `${JSON.stringify(results, null, 2)}\n`);
 writeFileSync(join(root, "bench/README.md"), (await import("./report.mjs")).report(results));
-execFileSync(join(root, "node_modules/.bin/dprint"), ["fmt", "bench/README.md", "bench/results.json"], {
+execFileSync(join(root, "node_modules/.bin/dprint"), [
+  "fmt",
+  "bench/README.md",
+  "bench/results.json",
+], {
   cwd: root,
   stdio: "ignore",
 });
