@@ -2,7 +2,7 @@
 // handler's throw into a 500 reported to onError, and the RequestInfo.
 
 import type { HttpOptions, ResolvedOptions } from "./options.ts";
-import type { HttpHandler } from "./runtime/shim.ts";
+import type { HttpHandler, ShimRequestInfo } from "./runtime/shim.ts";
 
 function plain(status: number, body: string, method: string): Response {
   return new Response(method === "HEAD" ? null : body, {
@@ -18,26 +18,40 @@ export function _httpHandler(
   shutdown: AbortSignal,
 ): HttpHandler {
   const { fetch, health } = options;
-  const healthPath = health;
-  return async (request, { remoteAddr }) => {
-    if (healthPath !== undefined && (request.method === "GET" || request.method === "HEAD")) {
+  const fail = (error: unknown, request: Request, info: ShimRequestInfo): Response => {
+    resolved.onError(error, { remoteAddr: info.remoteAddr, request });
+    return plain(500, "Internal Server Error\n", request.method);
+  };
+  const check = (response: unknown, request: Request, info: ShimRequestInfo): Response => {
+    if (response instanceof Response) return response;
+    return fail(
+      new TypeError(`The fetch handler must return a Response: received ${String(response)}`),
+      request,
+      info,
+    );
+  };
+  // Synchronous where the handler is: no promise per request for a handler
+  // that returns its Response at once.
+  return (request, info) => {
+    if (health !== undefined && (request.method === "GET" || request.method === "HEAD")) {
       // Cheap test first: most requests are not for the health path.
-      if (request.url.includes(healthPath) && new URL(request.url).pathname === healthPath) {
+      if (request.url.includes(health) && new URL(request.url).pathname === health) {
         return shutdown.aborted
           ? plain(503, "draining\n", request.method)
           : plain(200, "ok\n", request.method);
       }
     }
+    let result: Response | Promise<Response>;
     try {
-      const response = await fetch(request, { remoteAddr, shutdown });
-      if (response instanceof Response) return response;
-      throw new TypeError(
-        `The fetch handler must return a Response: received ${String(response)}`,
-      );
+      result = fetch(request, info);
     } catch (error) {
-      resolved.onError(error, { remoteAddr, request });
-      return plain(500, "Internal Server Error\n", request.method);
+      return fail(error, request, info);
     }
+    if (result instanceof Response) return result;
+    return Promise.resolve(result).then(
+      (response) => check(response, request, info),
+      (error) => fail(error, request, info),
+    );
   };
 }
 

@@ -15,7 +15,7 @@ import {
   type Shim,
   type TcpListener,
 } from "./shim.ts";
-import type { BunNamespace, BunServe, BunSocket } from "./types.ts";
+import type { BunNamespace, BunServe, BunServer, BunSocket } from "./types.ts";
 
 const Bun = (globalThis as unknown as { Bun: BunNamespace & BunServe }).Bun;
 const process = (globalThis as unknown as {
@@ -136,6 +136,24 @@ function onSignal(signal: string, handler: () => void): () => void {
   return () => process.off(signal, handler);
 }
 
+/** RequestInfo whose remoteAddr is looked up only when read. */
+class BunRequestInfo {
+  readonly shutdown: AbortSignal;
+  readonly #server: BunServer;
+  readonly #request: Request;
+
+  constructor(server: BunServer, request: Request, shutdown: AbortSignal) {
+    this.#server = server;
+    this.#request = request;
+    this.shutdown = shutdown;
+  }
+
+  get remoteAddr(): Addr {
+    const ip = this.#server.requestIP(this.#request);
+    return { hostname: ip?.address ?? "", port: ip?.port ?? 0 };
+  }
+}
+
 /**
  * Bun.serve hides its connections, so requests are counted instead: those in
  * flight when shutdown began or started after it are drained unless still
@@ -146,16 +164,16 @@ function onSignal(signal: string, handler: () => void): () => void {
 function serveHttp(options: HttpServeOptions): Promise<Serving> {
   const { handler, shutdown } = options;
   let startedDuringShutdown = 0;
+  const closing = (response: Response): Response =>
+    shutdown.aborted ? _withConnectionClose(response) : response;
   let inFlightAtShutdown = 0;
   const server = Bun.serve({
     hostname: options.hostname ?? "0.0.0.0",
     port: options.port,
-    async fetch(request, bunServer) {
+    fetch(request, bunServer) {
       if (shutdown.aborted) startedDuringShutdown++;
-      const ip = bunServer.requestIP(request);
-      const remoteAddr = { hostname: ip?.address ?? "", port: ip?.port ?? 0 };
-      const response = await handler(request, { remoteAddr });
-      return shutdown.aborted ? _withConnectionClose(response) : response;
+      const result = handler(request, new BunRequestInfo(bunServer, request, shutdown));
+      return result instanceof Response ? closing(result) : result.then(closing);
     },
   });
   shutdown.addEventListener("abort", () => inFlightAtShutdown = server.pendingRequests, {

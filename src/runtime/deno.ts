@@ -118,18 +118,21 @@ function onSignal(signal: string, handler: () => void): () => void {
   return () => Deno.removeSignalListener(signal, handler);
 }
 
-/** A request being served; `cut` ends it at the deadline. */
+/** A request being served, until Deno reports its response sent. */
 interface InFlight {
+  /** Ends it at the deadline, where that is possible. */
   cut: () => void;
-  forced: boolean;
 }
 
 /**
  * Deno.serve hides its connections, so requests are counted instead: those
- * finished after shutdown began are drained, those cut at the deadline forced.
- * Deno's own shutdown() closes the listener and idle connections and drains;
- * since it waits forever for a handler that never settles, one still pending
- * at the deadline is answered with a 503, and a body still streaming is cut.
+ * finished after shutdown began are drained, those still in flight at the
+ * deadline forced. Deno's own shutdown() closes the listener and idle
+ * connections and drains, but waits forever for a handler that never settles:
+ * at the deadline one still pending is answered with a 503, and a body that
+ * began streaming during shutdown is cut. (Wrapping every body to make it
+ * cuttable would halve Deno's throughput, so bodies sent before shutdown
+ * began are left alone: see README.)
  */
 function serveHttp(options: HttpServeOptions): Promise<Serving> {
   const { handler, shutdown } = options;
@@ -138,42 +141,37 @@ function serveHttp(options: HttpServeOptions): Promise<Serving> {
   let wakeDrain: (() => void) | undefined;
   const finish = (request: InFlight): void => {
     if (!inFlight.delete(request)) return;
-    if (shutdown.aborted) counts[request.forced ? "forced" : "drained"]++;
+    if (shutdown.aborted) counts.drained++;
     if (inFlight.size === 0) wakeDrain?.();
+  };
+  /** Once shutdown began: Connection: close, and a body the deadline can cut. */
+  const prepare = (response: Response, request: Request, entry: InFlight): Response => {
+    if (!shutdown.aborted) return response;
+    response = _withConnectionClose(response);
+    if (response.body === null || request.method === "HEAD") return response;
+    const cuttable = _cuttable(response);
+    entry.cut = cuttable.cut;
+    return cuttable.response;
   };
   const server = Deno.serve(
     { hostname: options.hostname, port: options.port, onListen: () => {} },
-    async (request, info) => {
-      const entry: InFlight = { cut: () => {}, forced: false };
-      const cutAtDeadline = new Promise<undefined>((resolve) => {
-        entry.cut = () => {
-          entry.forced = true;
-          resolve(undefined);
-        };
-      });
+    (request, info) => {
+      const entry: InFlight = { cut: () => {} };
       inFlight.add(entry);
-      const { hostname, port } = info.remoteAddr;
-      let response = await Promise.race([
-        handler(request, { remoteAddr: { hostname, port } }),
-        cutAtDeadline,
-      ]);
-      if (response === undefined) {
-        finish(entry);
-        return _deadlineResponse();
-      }
-      if (shutdown.aborted) response = _withConnectionClose(response);
-      if (response.body !== null && request.method !== "HEAD") {
-        const cuttable = _cuttable(response);
-        response = cuttable.response;
-        entry.cut = () => {
-          entry.forced = true;
-          cuttable.cut();
-        };
-      }
       const done = (): void => finish(entry);
       if (info.completed) info.completed.then(done, done);
-      else queueMicrotask(done);
-      return response;
+      const result = handler(request, { remoteAddr: info.remoteAddr, shutdown });
+      if (result instanceof Response) {
+        if (!info.completed) queueMicrotask(done);
+        return prepare(result, request, entry);
+      }
+      return new Promise<Response>((resolve) => {
+        entry.cut = () => resolve(_deadlineResponse());
+        result.then((response) => {
+          if (!info.completed) queueMicrotask(done);
+          resolve(prepare(response, request, entry));
+        });
+      });
     },
   );
   let shuttingDown: Promise<void> | undefined;
@@ -189,8 +187,13 @@ function serveHttp(options: HttpServeOptions): Promise<Serving> {
           signal.addEventListener("abort", () => resolve(), { once: true });
         });
       }
-      if (inFlight.size > 0) [...inFlight].forEach((request) => request.cut());
-      // Once nothing is in flight Deno's shutdown ends at once; bound it anyway.
+      for (const request of [...inFlight]) {
+        inFlight.delete(request);
+        counts.forced++;
+        request.cut();
+      }
+      // With nothing in flight Deno's shutdown ends at once; a body sent
+      // before shutdown began cannot be cut, so do not wait on it long.
       using bound = Deadline.after(1_000);
       await Promise.race([
         shuttingDown,

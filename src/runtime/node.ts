@@ -106,7 +106,7 @@ function onSignal(signal: string, handler: () => void): () => void {
 function serveHttp(options: HttpServeOptions): Promise<Serving> {
   const server = http.createServer(
     { noDelay: true, keepAlive: true },
-    _fetchListener(options.handler),
+    _fetchListener(options.handler, options.shutdown),
   );
   return _serveNodeServer(server, options);
 }

@@ -78,6 +78,7 @@ async function writeResponse(
 /** A node:http request listener that serves `handler`. */
 export function _fetchListener(
   handler: HttpHandler,
+  shutdown: AbortSignal,
 ): (incoming: http.IncomingMessage, outgoing: http.ServerResponse) => void {
   return (incoming, outgoing) => {
     const controller = new AbortController();
@@ -90,7 +91,8 @@ export function _fetchListener(
       port: socket.remotePort ?? 0,
     };
     const serve = async (): Promise<void> => {
-      const response = await handler(toRequest(incoming, controller.signal), { remoteAddr });
+      const request = toRequest(incoming, controller.signal);
+      const response = await handler(request, { remoteAddr, shutdown });
       await writeResponse(response, outgoing, incoming.method === "HEAD");
     };
     serve().catch((error) => outgoing.destroy(error));

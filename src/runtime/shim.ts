@@ -51,10 +51,19 @@ export interface Serving {
   drain(signal: AbortSignal): Promise<DrainCounts>;
 }
 
+/**
+ * What a shim hands the handler with each request. Shims may compute
+ * `remoteAddr` lazily (a getter), since most handlers never read it.
+ */
+export interface ShimRequestInfo {
+  readonly remoteAddr: Addr;
+  readonly shutdown: AbortSignal;
+}
+
 /** The web-standard handler a shim serves, already wrapped with health, errors and 500s. */
 export type HttpHandler = (
   request: Request,
-  info: { remoteAddr: Addr },
+  info: ShimRequestInfo,
 ) => Response | Promise<Response>;
 
 /** What a shim needs to serve HTTP. */
