@@ -47,7 +47,6 @@ const LINGER_MS = 1_000;
 
 const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
 const STOP = Symbol("stop");
-const encoder = new TextEncoder();
 
 /** The shared implementation of {@linkcode Conn} over a runtime's {@linkcode RawSocket}. */
 export class TcpConn implements Conn {
@@ -98,7 +97,7 @@ export class TcpConn implements Conn {
     }
     if (this.#closing) return Promise.reject(_connClosedError());
     this.#lastActivity = Date.now();
-    const written = this.#socket.write(typeof data === "string" ? encoder.encode(data) : data);
+    const written = this.#socket.write(data);
     this.#lastWrite = written.catch(() => {});
     return written.then(
       () => {

@@ -17,6 +17,7 @@ import {
 } from "./shim.ts";
 import type { BunNamespace, BunServe, BunServer, BunSocket } from "./types.ts";
 
+const encoder = new TextEncoder();
 const Bun = (globalThis as unknown as { Bun: BunNamespace & BunServe }).Bun;
 const process = (globalThis as unknown as {
   process: {
@@ -76,7 +77,8 @@ class BunRawSocket implements RawSocket {
     return this.#reader.read();
   }
 
-  write(data: Uint8Array): Promise<void> {
+  write(input: Uint8Array | string): Promise<void> {
+    let data = typeof input === "string" ? encoder.encode(input) : input;
     if (this.#isClosed) return Promise.reject(_connClosedError());
     if (this.#unsent.length === 0) {
       const written = this.#socket.write(data);

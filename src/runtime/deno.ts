@@ -16,6 +16,7 @@ import {
 } from "./shim.ts";
 import type { DenoConn, DenoNamespace, DenoServe } from "./types.ts";
 
+const encoder = new TextEncoder();
 const Deno = (globalThis as unknown as { Deno: DenoNamespace & DenoServe }).Deno;
 
 const READ_SIZE = 64 * 1024;
@@ -47,7 +48,8 @@ class DenoSocket implements RawSocket {
     }
   }
 
-  write(data: Uint8Array): Promise<void> {
+  write(input: Uint8Array | string): Promise<void> {
+    const data = typeof input === "string" ? encoder.encode(input) : input;
     if (this.#isClosed) return Promise.reject(_connClosedError());
     const written = this.#writes.then(async () => {
       if (this.#isClosed) throw _connClosedError();

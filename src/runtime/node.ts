@@ -45,7 +45,7 @@ class NodeSocket implements RawSocket {
     return this.#reader.read();
   }
 
-  write(data: Uint8Array): Promise<void> {
+  write(data: Uint8Array | string): Promise<void> {
     const socket = this.#socket;
     if (socket.destroyed || !socket.writable) return Promise.reject(_connClosedError());
     if (socket.write(data)) return Promise.resolve();

@@ -16,7 +16,7 @@ export interface RawSocket {
   /** The next chunk from the peer, a buffer the caller owns; null once the peer closed or reset. */
   read(): Promise<Uint8Array | null>;
   /** Resolves once the bytes are handed to the socket, waiting out backpressure; rejects when it is gone. */
-  write(data: Uint8Array): Promise<void>;
+  write(data: Uint8Array | string): Promise<void>;
   /**
    * Sends FIN after everything written so far; reading goes on. Resolves once
    * the written bytes are with the kernel (or the socket is gone).
