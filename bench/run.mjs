@@ -14,7 +14,7 @@ import { pointBuildAtDist, root, runtimes } from "../scripts/runtimes.mjs";
 const quick = process.argv.includes("--quick");
 // bench/idle_clients.mjs runs on the Node that runs this script.
 process.env.LASTCALL_CLIENT_NODE = process.execPath;
-const reps = quick ? 3 : 5;
+const reps = quick ? 1 : 5;
 const seconds = quick ? 1 : 3;
 const drainRounds = quick ? 10 : 50;
 const idleCounts = quick ? [100, 1000] : [100, 1000, 10000];
@@ -130,7 +130,7 @@ async function redisBenchmark(port, pipeline) {
 async function measure(runtime, name, args, load) {
   const server = await startServer(runtime, name, args);
   try {
-    await load(server.port); // warm-up
+    if (!quick) await load(server.port); // warm-up
     const cpuBefore = cpuMs(server.child.pid);
     const result = await load(server.port);
     const cpu = cpuMs(server.child.pid) - cpuBefore;
@@ -176,7 +176,7 @@ const results = {
   seconds,
   runtimes: Object.fromEntries(available.map((r) => [r.label, r.version])),
   tools: {
-    wrk: (await run("wrk", ["--version"]).catch((e) => e.message)).split("\n")[0].trim(),
+    wrk: /wrk \S+/.exec(await run("wrk", ["--version"]).catch((e) => e.message))?.[0] ?? "wrk",
     redisBenchmark: (await run("redis-benchmark", ["--version"])).trim(),
   },
   httpOverhead: {},

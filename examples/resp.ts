@@ -107,6 +107,15 @@ export function execute(
   }
 }
 
+/** The unparsed rest of earlier reads followed by `chunk`. */
+export function joinChunks(pending: Uint8Array, chunk: Uint8Array): Uint8Array {
+  if (pending.length === 0) return chunk;
+  const buffer = new Uint8Array(pending.length + chunk.length);
+  buffer.set(pending);
+  buffer.set(chunk, pending.length);
+  return buffer;
+}
+
 /**
  * The connection handler: reads commands, executes them in order, and writes
  * the replies of each read in one write. A command split across reads holds
@@ -117,12 +126,7 @@ export function respHandler(options: RespOptions = {}): (conn: Conn) => Promise<
   return async (conn) => {
     let pending: Uint8Array = new Uint8Array(0);
     for await (const chunk of conn) {
-      let buffer = chunk;
-      if (pending.length > 0) {
-        buffer = new Uint8Array(pending.length + chunk.length);
-        buffer.set(pending);
-        buffer.set(chunk, pending.length);
-      }
+      const buffer = joinChunks(pending, chunk);
       const { commands, used } = parseCommands(buffer);
       pending = buffer.subarray(used);
       if (pending.length > 0) conn.active(); // the rest of a command is still to come

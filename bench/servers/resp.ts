@@ -6,7 +6,7 @@
 
 import net from "node:net";
 import process from "node:process";
-import { execute, parseCommands, respHandler } from "../../examples/resp.ts";
+import { execute, joinChunks, parseCommands, respHandler } from "../../examples/resp.ts";
 import { serveAndShutdown } from "../../mod.ts";
 
 const impl = process.argv[2] ?? "bare";
@@ -17,12 +17,7 @@ const store = new Map<string, string>();
 
 /** The example's per-read logic on a plain buffer: replies, and the unparsed rest. */
 function onRead(pending: Uint8Array, chunk: Uint8Array): { replies: string; rest: Uint8Array } {
-  let buffer = chunk;
-  if (pending.length > 0) {
-    buffer = new Uint8Array(pending.length + chunk.length);
-    buffer.set(pending);
-    buffer.set(chunk, pending.length);
-  }
+  const buffer = joinChunks(pending, chunk);
   const { commands, used } = parseCommands(buffer);
   let replies = "";
   for (const command of commands) replies += execute(store, command) as string;
