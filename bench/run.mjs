@@ -30,7 +30,7 @@ function prepare() {
     execFileSync("npm", ["ci", "--silent"], { cwd: join(root, "bench"), stdio: "inherit" });
   }
   execFileSync(process.execPath, ["scripts/build.mjs"], { cwd: root, stdio: "inherit" });
-  execFileSync(join(root, "node_modules/.bin/tsc"), ["-p", "tsconfig.test.json"], {
+  execFileSync(join(root, "node_modules/.bin/tsc"), ["-p", "tsconfig.bench.json"], {
     cwd: root,
     stdio: "inherit",
   });
