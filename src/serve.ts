@@ -154,9 +154,13 @@ class LastcallServer implements Server {
  * protocols and HTTP, on Node, Deno and Bun. The first SIGINT or SIGTERM
  * shuts down within `gracePeriod`, a second one forces.
  *
- * @param options `connection` for raw TCP, plus the shared options.
+ * @param options Exactly one of `fetch` (HTTP with a web-standard handler on
+ * the runtime's own server), `connection` (raw TCP) or `server` (an existing
+ * node:http, node:https or node:net server, not yet listening), plus the
+ * shared options.
  * @returns The running server.
- * @throws {TypeError} When an option has the wrong type.
+ * @throws {TypeError} When an option has the wrong type, or `server` is
+ * already listening or not supported on this runtime (Deno).
  * @throws {RangeError} When an option is out of range.
  *
  * @example A line-echo TCP server that drains on SIGTERM
