@@ -1,3 +1,4 @@
+import { _untilAborted } from "./_abort.ts";
 import { Deadline } from "./deadline.ts";
 import { _httpHandler } from "./http_handler.ts";
 import {
@@ -51,13 +52,6 @@ function deadlineFor(deadline: unknown, gracePeriod: number): Deadline | AbortSi
     throw new RangeError("Cannot shut down as 'deadline' must not be NaN: received NaN");
   }
   return Deadline.after(deadline);
-}
-
-function untilAborted(signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) =>
-    signal.addEventListener("abort", () => resolve(), { once: true })
-  );
 }
 
 class LastcallServer implements Server {
@@ -136,7 +130,7 @@ class LastcallServer implements Server {
     try {
       if (this.#options.drainDelay > 0 && !signal.aborted) {
         using delay = Deadline.after(this.#options.drainDelay, { signal });
-        await untilAborted(delay.signal);
+        await _untilAborted(delay.signal);
       }
       serving.closeListener();
       const counts = await serving.drain(signal);

@@ -1,7 +1,7 @@
 // Bun's shim: Bun.listen sockets behind the RawSocket interface, and Bun.serve
 // for HTTP.
 
-import { Deadline } from "../deadline.ts";
+import { _atMost, _untilAborted } from "../_abort.ts";
 import { _withConnectionClose } from "../http_handler.ts";
 import { _serveNodeServer } from "./node_http.ts";
 import { PullReader } from "./pull_reader.ts";
@@ -190,20 +190,10 @@ function serveHttp(options: HttpServeOptions): Promise<Serving> {
     async drain(signal: AbortSignal): Promise<DrainCounts> {
       let forced = 0;
       let drainedInTime = false;
-      await Promise.race([
-        stopped?.then(() => drainedInTime = true),
-        new Promise<void>((resolve) => {
-          if (signal.aborted) resolve();
-          signal.addEventListener("abort", () => resolve(), { once: true });
-        }),
-      ]);
+      await Promise.race([stopped?.then(() => drainedInTime = true), _untilAborted(signal)]);
       if (!drainedInTime) {
         forced = server.pendingRequests;
-        using bound = Deadline.after(1_000);
-        await Promise.race([
-          server.stop(true),
-          new Promise((resolve) => bound.signal.addEventListener("abort", resolve)),
-        ]);
+        await _atMost(server.stop(true), 1_000);
       }
       const drained = Math.max(0, inFlightAtShutdown + startedDuringShutdown - forced);
       return { closedIdle: 0, drained, forced };

@@ -1,7 +1,7 @@
 // Deno's shim: Deno.listen connections behind the RawSocket interface, and
 // Deno.serve for HTTP.
 
-import { Deadline } from "../deadline.ts";
+import { _atMost, _untilAborted } from "../_abort.ts";
 import { _deadlineResponse, _withConnectionClose } from "../http_handler.ts";
 import { _cuttable } from "./cuttable_body.ts";
 import {
@@ -183,11 +183,8 @@ function serveHttp(options: HttpServeOptions): Promise<Serving> {
       shuttingDown = server.shutdown();
     },
     async drain(signal: AbortSignal): Promise<DrainCounts> {
-      if (inFlight.size > 0 && !signal.aborted) {
-        await new Promise<void>((resolve) => {
-          wakeDrain = resolve;
-          signal.addEventListener("abort", () => resolve(), { once: true });
-        });
+      if (inFlight.size > 0) {
+        await Promise.race([new Promise<void>((wake) => wakeDrain = wake), _untilAborted(signal)]);
       }
       for (const request of [...inFlight]) {
         inFlight.delete(request);
@@ -196,11 +193,7 @@ function serveHttp(options: HttpServeOptions): Promise<Serving> {
       }
       // With nothing in flight Deno's shutdown ends at once; a body sent
       // before shutdown began cannot be cut, so do not wait on it long.
-      using bound = Deadline.after(1_000);
-      await Promise.race([
-        shuttingDown,
-        new Promise((resolve) => bound.signal.addEventListener("abort", resolve)),
-      ]);
+      await _atMost(shuttingDown, 1_000);
       return counts;
     },
   });
