@@ -15,7 +15,7 @@ export interface HttpResult {
 export interface RequestOptions {
   method?: string;
   body?: string;
-  headers?: Record<string, string>;
+  headers?: Record<string, string | string[]>;
   /** Called with the response as soon as its headers arrive. */
   onResponse?: (response: http.IncomingMessage) => void;
 }

@@ -63,6 +63,52 @@ test("http: serves a fetch handler: status, headers, several Set-Cookie, bodies"
   assert.equal(head.headers["x-method"], "HEAD");
 });
 
+test("http: the handler gets a full web Request", async (t) => {
+  const server = await serve(t, {
+    async fetch(request) {
+      const copy = request.clone();
+      const url = new URL(request.url);
+      return Response.json({
+        isRequest: request instanceof Request,
+        tag: Object.prototype.toString.call(request),
+        method: request.method,
+        path: url.pathname + url.search,
+        host: url.host,
+        header: request.headers.get("x-test"),
+        both: request.headers.get("x-twice"),
+        aborted: request.signal.aborted,
+        json: request.method === "POST" ? await request.json() : null,
+        copied: request.method === "POST" ? await copy.text() : null,
+        bodyUsed: request.bodyUsed,
+      });
+    },
+  });
+  const agent = keepAliveAgent(t);
+  const port = server.addr.port;
+  const got = await request(agent, port, "/a/b?c=1", {
+    method: "POST",
+    body: "{\"n\":1}",
+    headers: { "x-test": "yes", "x-twice": ["1", "2"] },
+  });
+  assert.deepEqual(JSON.parse(got.body), {
+    isRequest: true,
+    tag: "[object Request]",
+    method: "POST",
+    path: "/a/b?c=1",
+    host: `127.0.0.1:${port}`,
+    header: "yes",
+    both: "1, 2",
+    aborted: false,
+    json: { n: 1 },
+    copied: "{\"n\":1}",
+    bodyUsed: true,
+  });
+  const plain = JSON.parse((await request(agent, port, "/x")).body);
+  assert.equal(plain.method, "GET");
+  assert.equal(plain.path, "/x");
+  assert.equal(plain.json, null);
+});
+
 test("http: request and response bodies stream, chunk by chunk", async (t) => {
   const server = await serve(t, {
     fetch(request) {

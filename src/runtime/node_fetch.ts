@@ -3,22 +3,9 @@
 // whole.
 
 import type http from "node:http";
-import { Readable } from "node:stream";
+import process from "node:process";
+import { _NodeRequest } from "./node_request.ts";
 import type { Addr, HttpHandler } from "./shim.ts";
-
-function toRequest(incoming: http.IncomingMessage, signal: AbortSignal): Request {
-  const headers = new Headers();
-  const raw = incoming.rawHeaders;
-  for (let i = 0; i < raw.length; i += 2) headers.append(raw[i], raw[i + 1]);
-  const method = incoming.method ?? "GET";
-  const init: RequestInit & { duplex?: "half" } = { method, headers, signal };
-  if (method !== "GET" && method !== "HEAD") {
-    init.body = Readable.toWeb(incoming) as unknown as ReadableStream<Uint8Array>;
-    init.duplex = "half";
-  }
-  const host = incoming.headers.host ?? "localhost";
-  return new Request(`http://${host}${incoming.url ?? "/"}`, init);
-}
 
 function waitForDrain(outgoing: http.ServerResponse): Promise<boolean> {
   return new Promise((resolve) => {
@@ -34,39 +21,67 @@ function waitForDrain(outgoing: http.ServerResponse): Promise<boolean> {
   });
 }
 
-async function writeResponse(
-  response: Response,
+/** Streams `reader` to `outgoing` after `first`, the first chunk already sent. */
+async function writeRest(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
   outgoing: http.ServerResponse,
-  isHead: boolean,
+  next: Promise<ReadableStreamReadResult<Uint8Array>>,
 ): Promise<void> {
-  outgoing.statusCode = response.status;
-  if (response.statusText) outgoing.statusMessage = response.statusText;
-  for (const [name, value] of response.headers) {
-    // Connection: close, once set for shutdown, stays.
-    if (name === "set-cookie" || (name === "connection" && outgoing.hasHeader("connection"))) {
-      continue;
+  for (;;) {
+    const { done, value } = await next;
+    if (done) break;
+    if (!outgoing.write(value) && !(await waitForDrain(outgoing))) {
+      await reader.cancel();
+      return; // the client went away
     }
-    outgoing.setHeader(name, value);
+    next = reader.read();
   }
-  const cookies = response.headers.getSetCookie();
-  if (cookies.length > 0) outgoing.setHeader("set-cookie", cookies);
-  const body = response.body;
-  if (body === null || isHead) {
-    await body?.cancel();
-    outgoing.end();
-    return;
-  }
+  outgoing.end();
+}
+
+/**
+ * Writes the head and the body. A body that is complete once its first chunk
+ * is read (a string, bytes, JSON: most responses) goes out as one write with
+ * Content-Length; any other streams chunk by chunk, the first chunk leaving
+ * no later than the end of the current tick.
+ */
+async function writeHeadAndBody(
+  status: number,
+  statusText: string | undefined,
+  headers: string[],
+  body: ReadableStream<Uint8Array>,
+  outgoing: http.ServerResponse,
+): Promise<void> {
   const reader = body.getReader();
   try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      if (!outgoing.write(value) && !(await waitForDrain(outgoing))) {
-        await reader.cancel();
-        return; // the client went away
-      }
+    const first = await reader.read();
+    if (first.done) {
+      outgoing.writeHead(status, statusText, headers).end();
+      return;
     }
-    outgoing.end();
+    let sent = false;
+    const send = () => {
+      if (sent) return;
+      sent = true;
+      outgoing.writeHead(status, statusText, headers).write(first.value);
+    };
+    process.nextTick(send);
+    const second = reader.read();
+    const { done } = await second;
+    if (done && !sent) {
+      sent = true;
+      if (!headers.includes("content-length")) {
+        headers.push("content-length", String(first.value.byteLength));
+      }
+      outgoing.writeHead(status, statusText, headers).end(first.value);
+      return;
+    }
+    send();
+    if (outgoing.writableNeedDrain && !(await waitForDrain(outgoing))) {
+      await reader.cancel();
+      return; // the client went away
+    }
+    await writeRest(reader, outgoing, second);
   } catch (error) {
     // The body failed mid-stream: cut the response so the client sees it incomplete.
     outgoing.destroy(error as Error);
@@ -75,26 +90,50 @@ async function writeResponse(
   }
 }
 
+function writeResponse(
+  response: Response,
+  outgoing: http.ServerResponse,
+  isHead: boolean,
+): Promise<void> | undefined {
+  // Connection: close, once set for shutdown, stays.
+  const keepConnection = outgoing.hasHeader("connection");
+  const headers: string[] = [];
+  for (const [name, value] of response.headers) {
+    if (name !== "connection" || !keepConnection) headers.push(name, value);
+  }
+  const statusText = response.statusText || undefined;
+  const body = response.body;
+  if (body === null || isHead) {
+    body?.cancel().catch(() => {});
+    outgoing.writeHead(response.status, statusText, headers).end();
+    return;
+  }
+  return writeHeadAndBody(response.status, statusText, headers, body, outgoing);
+}
+
 /** A node:http request listener that serves `handler`. */
 export function _fetchListener(
   handler: HttpHandler,
   shutdown: AbortSignal,
 ): (incoming: http.IncomingMessage, outgoing: http.ServerResponse) => void {
   return (incoming, outgoing) => {
-    const controller = new AbortController();
-    outgoing.once("close", () => {
-      if (!outgoing.writableFinished) controller.abort();
-    });
     const socket = incoming.socket;
     const remoteAddr: Addr = {
       hostname: socket.remoteAddress ?? "",
       port: socket.remotePort ?? 0,
     };
-    const serve = async (): Promise<void> => {
-      const request = toRequest(incoming, controller.signal);
-      const response = await handler(request, { remoteAddr, shutdown });
-      await writeResponse(response, outgoing, incoming.method === "HEAD");
-    };
-    serve().catch((error) => outgoing.destroy(error));
+    const fail = (error: unknown) => outgoing.destroy(error as Error);
+    try {
+      const request = new _NodeRequest(incoming, outgoing) as unknown as Request;
+      const response = handler(request, { remoteAddr, shutdown });
+      if (response instanceof Response) {
+        writeResponse(response, outgoing, incoming.method === "HEAD")?.catch(fail);
+      } else {
+        response.then((r) => writeResponse(r, outgoing, incoming.method === "HEAD"))
+          .catch(fail);
+      }
+    } catch (error) {
+      fail(error);
+    }
   };
 }

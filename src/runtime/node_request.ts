@@ -1,0 +1,102 @@
+// A web Request over a node:http request, built lazily: method, url, headers
+// and signal are computed on first use, and a real Request (for the body and
+// everything else) only when the handler asks for it. Most handlers read the
+// method, the URL and a header or two, so most requests never pay for
+// Headers, URL parsing, an AbortController and a body stream.
+
+import type http from "node:http";
+import { Readable } from "node:stream";
+
+function toHeaders(raw: string[]): Headers {
+  const headers = new Headers();
+  for (let i = 0; i < raw.length; i += 2) headers.append(raw[i], raw[i + 1]);
+  return headers;
+}
+
+/** A `Request` whose parts are made from `incoming` when first read. */
+export class _NodeRequest {
+  #incoming: http.IncomingMessage;
+  #outgoing: http.ServerResponse;
+  #url?: string;
+  #headers?: Headers;
+  #controller?: AbortController;
+  #request?: Request;
+
+  constructor(incoming: http.IncomingMessage, outgoing: http.ServerResponse) {
+    this.#incoming = incoming;
+    this.#outgoing = outgoing;
+  }
+
+  get method(): string {
+    return this.#incoming.method ?? "GET";
+  }
+
+  get url(): string {
+    return this.#url ??= `http://${this.#incoming.headers.host ?? "localhost"}${
+      this.#incoming.url ?? "/"
+    }`;
+  }
+
+  get headers(): Headers {
+    return this.#headers ??= toHeaders(this.#incoming.rawHeaders);
+  }
+
+  /** Aborts when the client goes away before the response is complete. */
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      const controller = new AbortController();
+      const outgoing = this.#outgoing;
+      const onClose = () => {
+        if (!outgoing.writableFinished) controller.abort();
+      };
+      if (outgoing.closed) onClose();
+      else outgoing.once("close", onClose);
+      this.#controller = controller;
+    }
+    return this.#controller.signal;
+  }
+
+  #real(): Request {
+    if (this.#request === undefined) {
+      const method = this.method;
+      const init: RequestInit & { duplex?: "half" } = {
+        method,
+        headers: this.headers,
+        signal: this.signal,
+      };
+      if (method !== "GET" && method !== "HEAD") {
+        init.body = Readable.toWeb(this.#incoming) as unknown as ReadableStream<Uint8Array>;
+        init.duplex = "half";
+      }
+      this.#request = new Request(this.url, init);
+    }
+    return this.#request;
+  }
+
+  static {
+    // Everything else a Request has is answered by the real one.
+    const own = new Set(Reflect.ownKeys(_NodeRequest.prototype));
+    for (const key of Reflect.ownKeys(Request.prototype)) {
+      if (own.has(key)) continue;
+      const descriptor = Object.getOwnPropertyDescriptor(Request.prototype, key)!;
+      if (descriptor.get !== undefined) {
+        Object.defineProperty(_NodeRequest.prototype, key, {
+          get(this: _NodeRequest) {
+            return Reflect.get(this.#real(), key);
+          },
+          configurable: true,
+        });
+      } else if (typeof descriptor.value === "function") {
+        Object.defineProperty(_NodeRequest.prototype, key, {
+          value(this: _NodeRequest, ...args: unknown[]) {
+            const request = this.#real();
+            return (descriptor.value as (...args: unknown[]) => unknown).apply(request, args);
+          },
+          configurable: true,
+          writable: true,
+        });
+      }
+    }
+    Object.setPrototypeOf(_NodeRequest.prototype, Request.prototype);
+  }
+}
