@@ -18,18 +18,21 @@ export function _trackerFor(shutdown: AbortSignal): Tracker & { closedDuringDela
   return tracker;
 }
 
-/** A Serving that drains through `tracker` and cuts every socket when the deadline passes. */
+/**
+ * A Serving that drains through `tracker`, which cuts every tracked socket
+ * when the deadline passes; `destroyAll` also cuts those it no longer tracks.
+ */
 export function _trackedServing(
   addr: Addr,
   tracker: Tracker & { closedDuringDelay: number },
   closeListener: () => void,
-  destroyAll: () => void,
+  destroyAll?: () => void,
 ): Serving {
   return {
     addr,
     closeListener,
     async drain(signal: AbortSignal): Promise<DrainCounts> {
-      const onForce = (): void => destroyAll();
+      const onForce = (): void => destroyAll?.();
       signal.addEventListener("abort", onForce, { once: true });
       if (signal.aborted) onForce();
       try {

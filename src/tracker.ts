@@ -50,22 +50,24 @@ interface Drain {
   result?: ShutdownResult;
 }
 
+// Tracker's state change, for its entries: set by Tracker, so the entries
+// need no closure of their own.
+let transition: (tracker: Tracker, entry: Entry, to: ConnState) => void;
+
 class Entry implements TrackedConn {
   state: ConnState = "new";
   /** How this connection counts once it is gone; set when shutdown decides. */
   outcome: Outcome | undefined;
   readonly socket: { close(): void };
   readonly #tracker: Tracker;
-  readonly #transition: (entry: Entry, to: ConnState) => void;
 
-  constructor(
-    socket: { close(): void },
-    tracker: Tracker,
-    transition: (entry: Entry, to: ConnState) => void,
-  ) {
+  constructor(socket: { close(): void }, tracker: Tracker) {
     this.socket = socket;
     this.#tracker = tracker;
-    this.#transition = transition;
+  }
+
+  #transition(to: ConnState): void {
+    transition(this.#tracker, this, to);
   }
 
   active(): void {
@@ -73,12 +75,12 @@ class Entry implements TrackedConn {
     // A connection closed for being idle that still gets a request (the
     // close raced it) ends up counted by what happens to that request.
     if (this.outcome === "closedIdle") this.outcome = undefined;
-    this.#transition(this, "active");
+    this.#transition("active");
   }
 
   idle(): void {
     if (this.state === "closed" || this.state === "hijacked") return;
-    this.#transition(this, "idle");
+    this.#transition("idle");
     if (this.#tracker.draining && this.outcome === undefined) {
       this.outcome = "drained";
       this.socket.close();
@@ -87,12 +89,12 @@ class Entry implements TrackedConn {
 
   hijack(): void {
     if (this.state === "closed" || this.state === "hijacked") return;
-    this.#transition(this, "hijacked");
+    this.#transition("hijacked");
   }
 
   closed(): void {
     if (this.state === "closed" || this.state === "hijacked") return;
-    this.#transition(this, "closed");
+    this.#transition("closed");
   }
 }
 
@@ -118,6 +120,10 @@ class Entry implements TrackedConn {
  * ```
  */
 export class Tracker {
+  static {
+    transition = (tracker, entry, to) => tracker.#transition(entry, to);
+  }
+
   readonly #conns = new Set<Entry>();
   readonly #onStateChange: TrackerOptions["onStateChange"];
   #drain: Drain | undefined;
@@ -147,7 +153,7 @@ export class Tracker {
    * @returns The handle the server reports the connection's life through.
    */
   track(socket: { close(): void }): TrackedConn {
-    const entry = new Entry(socket, this, (conn, to) => this.#transition(conn, to));
+    const entry = new Entry(socket, this);
     this.#conns.add(entry);
     if (this.draining) this.#closeIfIdle(entry);
     return entry;

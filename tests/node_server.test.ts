@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import http from "node:http";
 import net from "node:net";
 import { serveAndShutdown, type Server } from "../mod.ts";
-import { TestClient } from "./_client.ts";
+import { TestClient, within } from "./_client.ts";
 import { example, runtime, test, type TestContext } from "./_harness.ts";
 import { request, socketClosed } from "./_http_client.ts";
 import { Child } from "./_process.ts";
@@ -76,6 +76,28 @@ test(
       || (runtime === "bun"
         && "known gap (Bun 1.4.5): Bun's node:http reports a connection only with its first request"),
   },
+);
+
+test(
+  "{ server }: connections their clients closed, busy or idle, are not waited for",
+  async (t) => {
+    const app = slowApp();
+    const server = await serveServer(t, http.createServer(app.handler));
+    // One client goes away with a response in flight and a pipelined one queued.
+    const busy = await TestClient.connect(server.addr.port);
+    busy.send("GET /never HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    await app.started;
+    // Another goes away idle, after a response.
+    const idle = await TestClient.connect(server.addr.port);
+    idle.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    await idle.waitFor("ok");
+    busy.socket.destroy();
+    idle.socket.destroy();
+    const result = await within(server.shutdown(10_000), "shutdown to resolve", 3_000);
+    assert.equal(result.forced, 0);
+    assert.equal(result.graceful, true);
+  },
+  { skip: unsupported },
 );
 
 test("{ server }: a response that never ends is forced at the deadline", async (t) => {

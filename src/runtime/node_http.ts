@@ -10,20 +10,59 @@ import { _trackedServing, _trackerFor } from "../tracked_serving.ts";
 import type { TrackedConn } from "../tracker.ts";
 import type { HttpServeOptions, Serving } from "./shim.ts";
 
-interface SocketState {
-  conn: TrackedConn;
-  inFlight: number;
-}
+const kState = Symbol("lastcall.socket");
 
 /**
- * Closes a connection with no response in flight, as Node's own
- * closeIdleConnections and Go do: a full close, so Node's parser reads
- * nothing more and a request racing in never reaches a handler (the client
- * sees the close and may retry). The last response is already with the
- * kernel, which still delivers it; with nothing unread the peer sees FIN.
+ * What lastcall keeps per socket, on the socket itself. It is also the
+ * socket's handle in the Tracker: closing it closes the socket fully, as
+ * Node's own closeIdleConnections and Go do, so Node's parser reads nothing
+ * more and a request racing in never reaches a handler (the client sees the
+ * close and may retry). The last response is already with the kernel, which
+ * still delivers it; with nothing unread the peer sees FIN.
  */
-function closeSocket(socket: net.Socket): void {
-  socket.destroy();
+class SocketState {
+  readonly socket: net.Socket;
+  conn!: TrackedConn;
+  inFlight = 0;
+
+  constructor(socket: net.Socket) {
+    this.socket = socket;
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+type StatefulSocket = net.Socket & { [kState]?: SocketState };
+
+// A socket's close is watched only while it has no response in flight; while
+// it has, its responses' close events tell. Node itself adds a close listener
+// per response: a third listener kept beside Node's and that one would grow
+// the socket's listener array for good, about 200 bytes per connection.
+// The listeners are shared: `this` is the emitter, so no closure is made per
+// connection or per request.
+function onSocketClose(this: StatefulSocket): void {
+  this[kState]?.conn.closed();
+}
+
+function requestStarted(socket: StatefulSocket): void {
+  const state = socket[kState];
+  if (state === undefined) return;
+  if (state.inFlight++ === 0) socket.off("close", onSocketClose);
+  state.conn.active();
+}
+
+function responseEnded(response: http.ServerResponse): void {
+  const socket = response.req.socket as StatefulSocket;
+  const state = socket[kState];
+  if (state === undefined) return;
+  if (socket.destroyed) {
+    state.conn.closed();
+  } else if (--state.inFlight === 0) {
+    socket.on("close", onSocketClose);
+    state.conn.idle();
+  }
 }
 
 function isHttpServer(server: net.Server): server is http.Server {
@@ -57,37 +96,32 @@ export async function _serveNodeServer(
   }
   const { shutdown } = options;
   const tracker = _trackerFor(shutdown);
-  const sockets = new Map<net.Socket, SocketState>();
-  const responses = new Set<http.ServerResponse>();
   const http = isHttpServer(candidate);
 
   // TLS servers hand requests the TLS socket, so that is the one tracked.
   const connectionEvent = candidate instanceof tls.Server ? "secureConnection" : "connection";
-  candidate.on(connectionEvent, (socket: net.Socket) => {
-    const conn = tracker.track({ close: () => closeSocket(socket) });
-    sockets.set(socket, { conn, inFlight: 0 });
-    socket.once("close", () => {
-      sockets.delete(socket);
-      conn.closed();
-    });
+  candidate.on(connectionEvent, (socket: StatefulSocket) => {
+    const state = new SocketState(socket);
+    state.conn = tracker.track(state);
+    socket[kState] = state;
+    socket.on("close", onSocketClose);
     // A plain TCP server has no request boundary: its connections count as
     // busy until they close or the deadline cuts them.
-    if (!http) conn.active();
+    if (!http) state.conn.active();
   });
 
   if (http) {
+    // Responses in flight, to mark them Connection: close when shutdown begins.
+    const responses = new Set<http.ServerResponse>();
+    function onResponseClose(this: http.ServerResponse): void {
+      responses.delete(this);
+      responseEnded(this);
+    }
     candidate.prependListener("request", (request, response) => {
-      const state = sockets.get(request.socket);
       if (shutdown.aborted) response.setHeader("connection", "close");
+      requestStarted(request.socket);
       responses.add(response);
-      if (state !== undefined) {
-        state.inFlight++;
-        state.conn.active();
-      }
-      response.once("close", () => {
-        responses.delete(response);
-        if (state !== undefined && --state.inFlight === 0) state.conn.idle();
-      });
+      response.on("close", onResponseClose);
     });
     shutdown.addEventListener("abort", () => {
       for (const response of responses) {
@@ -108,6 +142,5 @@ export async function _serveNodeServer(
     { hostname: address.address, port: address.port },
     tracker,
     () => void candidate.close(),
-    () => sockets.forEach((_state, socket) => socket.destroy()),
   );
 }
