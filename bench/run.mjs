@@ -3,10 +3,19 @@
 // core 1. Each throughput figure is the median of interleaved runs (bare,
 // lastcall, bare, lastcall, ...), reported as a ratio to the baseline of the
 // same run, beside the server's CPU time per request.
-// Writes bench/results.json and the tables in bench/README.md.
+// Writes bench/results.json and the tables in bench/README.md; --quick (one
+// run each, shorter loads: a smoke test, as CI runs it) writes them to
+// .build/bench-quick/ instead.
 
 import { execFileSync, spawn } from "node:child_process";
-import { copyFileSync, existsSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { pointBuildAtDist, root, runtimes } from "../scripts/runtimes.mjs";
@@ -235,14 +244,19 @@ for (const runtime of available) {
   results.idleScale[runtime.label] = scale;
 }
 
-writeFileSync(join(root, "bench/results.json"), `${JSON.stringify(results, null, 2)}\n`);
-writeFileSync(join(root, "bench/README.md"), (await import("./report.mjs")).report(results));
-execFileSync(join(root, "node_modules/.bin/dprint"), [
-  "fmt",
-  "bench/README.md",
-  "bench/results.json",
-], {
-  cwd: root,
-  stdio: "ignore",
-});
-log("wrote bench/results.json and bench/README.md");
+// A quick run is a smoke test: it must not replace the measured figures.
+const out = quick ? ".build/bench-quick" : "bench";
+mkdirSync(join(root, out), { recursive: true });
+writeFileSync(join(root, out, "results.json"), `${JSON.stringify(results, null, 2)}\n`);
+writeFileSync(join(root, out, "README.md"), (await import("./report.mjs")).report(results));
+if (!quick) {
+  execFileSync(join(root, "node_modules/.bin/dprint"), [
+    "fmt",
+    `${out}/README.md`,
+    `${out}/results.json`,
+  ], {
+    cwd: root,
+    stdio: "ignore",
+  });
+}
+log(`wrote ${out}/results.json and ${out}/README.md`);
