@@ -11,6 +11,14 @@ function plain(status: number, body: string, method: string): Response {
   });
 }
 
+/** The path of a request URL, absolute or relative; never throws. */
+function pathOf(url: string): string {
+  const start = url.charCodeAt(0) === 47 ? 0 : url.indexOf("/", url.indexOf("://") + 3);
+  if (start === -1) return "/";
+  const end = url.slice(start).search(/[?#]/);
+  return end === -1 ? url.slice(start) : url.slice(start, start + end);
+}
+
 /** Wraps the user's fetch handler for a shim. */
 export function _httpHandler(
   options: HttpOptions,
@@ -35,7 +43,7 @@ export function _httpHandler(
   return (request, info) => {
     if (health !== undefined && (request.method === "GET" || request.method === "HEAD")) {
       // Cheap test first: most requests are not for the health path.
-      if (request.url.includes(health) && new URL(request.url).pathname === health) {
+      if (request.url.includes(health) && pathOf(request.url) === health) {
         return shutdown.aborted
           ? plain(503, "draining\n", request.method)
           : plain(200, "ok\n", request.method);

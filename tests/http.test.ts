@@ -109,6 +109,21 @@ test("http: the handler gets a full web Request", async (t) => {
   assert.equal(plain.json, null);
 });
 
+test("http: an HTTP/1.0 request without Host, as HAProxy's health check sends, is served", async (t) => {
+  const server = await serve(t, {
+    health: "/healthz",
+    fetch: (request) => new Response(`path ${new URL(request.url).pathname}`),
+  });
+  for (const [path, expected] of [["/healthz", "ok"], ["/echo?x=1", "path /echo"]]) {
+    const client = await TestClient.connect(server.addr.port);
+    t.cleanup(() => client.socket.destroy());
+    client.send(`GET ${path} HTTP/1.0\r\n\r\n`);
+    await client.waitClosed();
+    assert.match(client.text, /^HTTP\/1\.[01] 200 /, client.text.slice(0, 200));
+    assert.ok(client.text.includes(`\r\n\r\n${expected}`), client.text.slice(-200));
+  }
+});
+
 test("http: request and response bodies stream, chunk by chunk", async (t) => {
   const server = await serve(t, {
     fetch(request) {

@@ -174,6 +174,14 @@ function serveHttp(options: HttpServeOptions): Promise<Serving> {
     port: options.port,
     fetch(request, bunServer) {
       if (shutdown.aborted) startedDuringShutdown++;
+      // Bun gives an HTTP/1.0 request without Host (HAProxy's default health
+      // check) a relative URL, which new URL() rejects: make it absolute.
+      if (request.url.charCodeAt(0) === 47) {
+        request = new Request(
+          `http://${bunServer.hostname}:${bunServer.port}${request.url}`,
+          request,
+        );
+      }
       const result = handler(request, new BunRequestInfo(bunServer, request, shutdown));
       return result instanceof Response ? closing(result) : result.then(closing);
     },
