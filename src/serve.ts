@@ -127,6 +127,12 @@ class LastcallServer implements Server {
     const signal = AbortSignal.any([deadline, this.#force.signal]);
     const serving = this.#serving;
     this.#shutdownController.abort();
+    // Work in flight must finish even when nothing else holds the process:
+    // Deno does not count an open connection as pending, so a handler waiting
+    // on an unref'd timer would see the process exit under it. This timer
+    // never fires; it only holds the process until the drain ends, which the
+    // deadline bounds.
+    const hold = setInterval(() => {}, 2 ** 31 - 1);
     try {
       if (this.#options.drainDelay > 0 && !signal.aborted) {
         using delay = Deadline.after(this.#options.drainDelay, { signal });
@@ -136,6 +142,7 @@ class LastcallServer implements Server {
       const counts = await serving.drain(signal);
       return { graceful: counts.forced === 0, ...counts, ms: Date.now() - started };
     } finally {
+      clearInterval(hold);
       if (bound instanceof Deadline) bound[Symbol.dispose]();
       this.#removeSignals();
     }

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { respHandler } from "../examples/resp.ts";
 import { type Conn, serveAndShutdown, type Server, type TcpOptions } from "../mod.ts";
 import { TestClient, waitForRefusal, waitUntil } from "./_client.ts";
-import { test, type TestContext } from "./_harness.ts";
+import { fixture, test, type TestContext } from "./_harness.ts";
+import { Child } from "./_process.ts";
 
 /** Serves raw TCP on 127.0.0.1 with no signal handlers; closed after the test. */
 async function serve(
@@ -133,6 +134,22 @@ test("tcp: shutdown resolves right after the last reply (event driven, no pollin
     resolvedAt - releasedAt < 250,
     `resolved ${resolvedAt - releasedAt} ms after the reply`,
   );
+});
+
+test("tcp: the drain keeps the process alive until in-flight work has replied", async (t) => {
+  // Deno counts an open connection as nothing to wait for: a handler working
+  // on an unref'd timer must still get to reply before the process exits.
+  const child = new Child(fixture("drain_holds_process"));
+  t.cleanup(() => void child.process.kill("SIGKILL"));
+  const port = Number((await child.waitForOutput(/ready (\d+)/))[1]);
+  const client = await TestClient.connect(port);
+  client.send("go\n");
+  const ending = await client.waitClosed();
+  assert.equal(client.text, "done\n");
+  assert.equal(ending.sawEnd, true);
+  const exit = await child.exit();
+  assert.equal(exit.code, 0, exit.stderr);
+  assert.match(exit.stdout, /down \{"graceful":true/);
 });
 
 test("tcp: new connections are refused once shutdown begins", async (t) => {
