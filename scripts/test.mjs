@@ -88,6 +88,21 @@ function runSuite(runtime) {
 }
 
 const summary = [];
+
+/** Adds a suite's counts to the totals; a crash or a failing exit counts as a failure. */
+function tally(name, { code, counts }) {
+  if (!counts) {
+    console.log(`FAIL ${name}: the suite ended without its closing line (exit ${code})`);
+    failed++;
+    summary.push(`${name}: crashed`);
+    return;
+  }
+  passed += counts[0];
+  failed += counts[1];
+  skipped += counts[2];
+  if (code !== 0 && counts[1] === 0) failed++;
+  summary.push(`${name}: ${counts[0]} passed, ${counts[1]} failed`);
+}
 for (const runtime of runtimes()) {
   if (only && !only.includes(runtime.label)) continue;
   if (!runtime.version) {
@@ -102,18 +117,21 @@ for (const runtime of runtimes()) {
     continue;
   }
   console.log(`\n# ${runtime.label} ${runtime.version} (${runtime.command})`);
-  const { code, counts } = await runSuite(runtime);
-  if (!counts) {
-    console.log(`FAIL ${runtime.label}: the suite ended without its closing line (exit ${code})`);
-    failed++;
-    summary.push(`${runtime.label}: crashed`);
-    continue;
-  }
-  passed += counts[0];
-  failed += counts[1];
-  skipped += counts[2];
-  if (code !== 0 && counts[1] === 0) failed++;
-  summary.push(`${runtime.label} ${runtime.version}: ${counts[0]} passed, ${counts[1]} failed`);
+  tally(`${runtime.label} ${runtime.version}`, await runSuite(runtime));
+}
+
+// The end-to-end rolling restart behind HAProxy (tests/e2e/rolling-restart),
+// once: its backends run on Node 24, Deno and Bun together.
+const node24 = runtimes().find((runtime) => runtime.label === "node24");
+if ((!only || only.includes("e2e")) && "e2e rolling restart".includes(filter) && node24?.version) {
+  console.log(`\n# e2e (tests/e2e/rolling-restart on ${node24.label}, with HAProxy)`);
+  const e2e = {
+    label: "e2e",
+    command: node24.command,
+    args: [],
+    entry: "tests/e2e/rolling-restart/run.ts",
+  };
+  tally("e2e", await runSuite(e2e));
 }
 
 console.log(`\n${summary.join("\n")}`);

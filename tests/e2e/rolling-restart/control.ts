@@ -1,0 +1,46 @@
+// The control backend: the same service with no graceful shutdown at all,
+// exiting at once on SIGTERM. The rolling-restart test must see it fail.
+
+import http from "node:http";
+import net from "node:net";
+import process from "node:process";
+import { joinChunks, parseCommands } from "../../../examples/resp.ts";
+import { command, executionLog, work } from "./service.ts";
+
+const log = executionLog();
+
+const web = http.createServer(async (request, response) => {
+  const url = new URL(request.url ?? "/", "http://localhost");
+  if (url.pathname === "/healthz") return void response.end("ok\n");
+  if (url.pathname !== "/work") return void response.writeHead(404).end();
+  response.end(await work(url, log.record));
+});
+
+async function serveConnection(socket: net.Socket): Promise<void> {
+  let pending: Uint8Array = new Uint8Array(0);
+  for await (const chunk of socket) {
+    const buffer = joinChunks(pending, chunk);
+    const { commands, used } = parseCommands(buffer);
+    pending = buffer.subarray(used);
+    let replies = "";
+    for (const args of commands) {
+      const reply = command(args, false, log.record);
+      replies += typeof reply === "string" ? reply : await reply;
+    }
+    if (replies.length > 0) socket.write(replies);
+  }
+}
+
+// HAProxy ends its health checks with a reset: that ends only that connection.
+const resp = net.createServer((socket) =>
+  void serveConnection(socket).catch(() => socket.destroy())
+);
+
+await new Promise<void>((resolve) =>
+  web.listen(Number(process.env.HTTP_PORT), "127.0.0.1", resolve)
+);
+await new Promise<void>((resolve) =>
+  resp.listen(Number(process.env.RESP_PORT), "127.0.0.1", resolve)
+);
+console.log("ready control");
+process.once("SIGTERM", () => process.exit(0));

@@ -1,0 +1,60 @@
+// The service the rolling-restart test runs behind HAProxy, minus its server:
+// an HTTP route and a Redis-protocol command set whose side effects carry a
+// client-chosen id, each appended to a log file when it is executed, before
+// its reply is written. The test compares those logs with what its clients
+// saw acknowledged.
+
+import { closeSync, openSync, writeSync } from "node:fs";
+import process from "node:process";
+import { execute } from "../../../examples/resp.ts";
+import { Deadline } from "../../../mod.ts";
+
+/** Appends one line per executed command to the file named by $LOG, synchronously. */
+export function executionLog(): { record(line: string): void; close(): void } {
+  const fd = openSync(process.env.LOG ?? "/dev/null", "a");
+  return {
+    record: (line) => void writeSync(fd, `${line}\n`),
+    close: () => closeSync(fd),
+  };
+}
+
+function delay(ms: number): Promise<void> {
+  const { signal } = Deadline.after(ms);
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => signal.addEventListener("abort", () => resolve()));
+}
+
+/** GET /work?ms=20&id=...: records the id, works for ms, answers 200. */
+export async function work(url: URL, record: (line: string) => void): Promise<string> {
+  const id = url.searchParams.get("id") ?? "-";
+  record(`http ${id}`);
+  await delay(Number(url.searchParams.get("ms") ?? 20));
+  return `done ${id}\n`;
+}
+
+const store = new Map<string, string>();
+const INFO = "# Server\r\nloading:0";
+
+/**
+ * Runs one Redis-protocol command. SET records its key (the id); SLOWSET key
+ * value ms records and applies its write at once and acknowledges it ms later,
+ * like a write that waits for a disk or a replica. PING answers -ERR once
+ * `draining`, so a health check takes the backend out of rotation.
+ */
+export function command(
+  args: string[],
+  draining: boolean,
+  record: (line: string) => void,
+): string | Promise<string> {
+  const name = (args[0] ?? "").toUpperCase();
+  if (name === "PING" && draining) return "-ERR draining\r\n";
+  if (name === "INFO") return `$${INFO.length}\r\n${INFO}\r\n`; // ioredis's ready check
+  if (name === "QUIT") return "+OK\r\n"; // the client closes after the reply
+  if (name === "SET") record(`set ${args[1]}`);
+  if (name === "SLOWSET") {
+    record(`set ${args[1]}`);
+    store.set(args[1], args[2] ?? "");
+    return delay(Number(args[3] ?? 50)).then(() => "+OK\r\n");
+  }
+  return execute(store, args);
+}
