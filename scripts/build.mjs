@@ -1,4 +1,5 @@
-// npm run build: emits dist/ (ESM and .d.ts) with tsc, then checks that the
+// npm run build: emits dist/ (ESM and .d.ts) with tsc and the single-file
+// copy dist/lastcall.ts, then checks that the
 // npm and JSR manifests export the same entry points and carry one version.
 
 import { execFileSync } from "node:child_process";
@@ -11,6 +12,9 @@ execFileSync(join(root, "node_modules/.bin/tsc"), ["-p", "tsconfig.json"], {
   cwd: root,
   stdio: "inherit",
 });
+
+// The one-file copy of the library, dist/lastcall.ts (committed: it is what users copy).
+execFileSync(process.execPath, [join(root, "scripts/single_file.mjs")], { stdio: "inherit" });
 
 const npm = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
 const jsr = JSON.parse(readFileSync(join(root, "deno.json"), "utf8"));
@@ -43,4 +47,6 @@ if (problems.length > 0) {
   console.error(`Manifest check failed:\n- ${problems.join("\n- ")}`);
   process.exit(1);
 }
-console.log(`build: dist/ emitted; manifests agree on ${npmExports.join(", ")}`);
+console.log(
+  `build: dist/ and dist/lastcall.ts emitted; manifests agree on ${npmExports.join(", ")}`,
+);

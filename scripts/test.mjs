@@ -7,7 +7,7 @@
 // LASTCALL_RUNTIMES=node24,deno limits the runtimes (for local iteration).
 
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { cpSync, existsSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pointBuildAtDist, root, runtimes } from "./runtimes.mjs";
 
@@ -46,7 +46,8 @@ if (missing.length > 0 && process.getuid?.() === 0) {
 const deno = bin("deno");
 const node = process.execPath;
 step("dprint check", bin("dprint"), ["check"]);
-const built = step("build (tsc, manifest check)", node, ["scripts/build.mjs"]);
+step("dist/lastcall.ts up to date with src/", node, ["scripts/single_file.mjs", "--check"]);
+const built = step("build (tsc, single file, manifest check)", node, ["scripts/build.mjs"]);
 const compiled = step("type check tests and examples (tsc)", bin("tsc"), [
   "-p",
   "tsconfig.test.json",
@@ -58,6 +59,13 @@ step("type check for Deno, with JSDoc examples", deno, [
   "mod.ts",
   "src/",
   "tests/",
+]);
+step("type check the single file (Deno)", deno, [
+  "check",
+  "--quiet",
+  "--config",
+  "deno.json",
+  "dist/lastcall.ts",
 ]);
 if (built) step("tsd type tests against dist/", bin("tsd"), []);
 
@@ -118,6 +126,30 @@ for (const runtime of runtimes()) {
   }
   console.log(`\n# ${runtime.label} ${runtime.version} (${runtime.command})`);
   tally(`${runtime.label} ${runtime.version}`, await runSuite(runtime));
+}
+
+// The same suite against the single file dist/lastcall.ts, on Deno and Bun
+// (the runtimes that run a copied .ts file as it is): a copy of the tests and
+// examples whose ../mod.ts re-exports that file.
+const singleRoot = join(root, ".build/single");
+function prepareSingleFileTests() {
+  rmSync(singleRoot, { recursive: true, force: true });
+  cpSync(join(root, "tests"), join(singleRoot, "tests"), {
+    recursive: true,
+    filter: (path) => !path.includes(`${join("tests", "e2e")}`),
+  });
+  cpSync(join(root, "examples"), join(singleRoot, "examples"), { recursive: true });
+  writeFileSync(join(singleRoot, "mod.ts"), "export * from \"../../dist/lastcall.ts\";\n");
+}
+if (built) {
+  prepareSingleFileTests();
+  for (const runtime of runtimes()) {
+    if (!["deno", "bun"].includes(runtime.label) || !runtime.version) continue;
+    const label = `${runtime.label}-single-file`;
+    if (only && !only.includes(label)) continue;
+    console.log(`\n# ${label}: the suite against dist/lastcall.ts on ${runtime.version}`);
+    tally(label, await runSuite({ ...runtime, label, entry: ".build/single/tests/run.ts" }));
+  }
 }
 
 // The end-to-end rolling restart behind HAProxy (tests/e2e/rolling-restart),

@@ -35,9 +35,9 @@ export interface Server extends AsyncDisposable {
 
 /** Picks the shim of the runtime this runs on; nothing else looks at runtime globals. */
 async function loadShim(): Promise<Shim> {
-  if ("Deno" in globalThis) return (await import("./runtime/deno.ts")).shim;
-  if ("Bun" in globalThis) return (await import("./runtime/bun.ts")).shim;
-  return (await import("./runtime/node.ts")).shim;
+  if ("Deno" in globalThis) return (await import("./runtime/deno.ts")).denoShim;
+  if ("Bun" in globalThis) return (await import("./runtime/bun.ts")).bunShim;
+  return (await import("./runtime/node.ts")).nodeShim;
 }
 
 function deadlineFor(deadline: unknown, gracePeriod: number): Deadline | AbortSignal {

@@ -1,6 +1,7 @@
 // Bun's shim: Bun.listen sockets behind the RawSocket interface, and Bun.serve
 // for HTTP.
 
+import process from "node:process";
 import { _atMost, _untilAborted } from "../_abort.ts";
 import { _withConnectionClose } from "../http_handler.ts";
 import { _serveNodeServer } from "./node_http.ts";
@@ -17,14 +18,8 @@ import {
 } from "./shim.ts";
 import type { BunNamespace, BunServe, BunServer, BunSocket } from "./types.ts";
 
-const encoder = new TextEncoder();
+const bunEncoder = new TextEncoder();
 const Bun = (globalThis as unknown as { Bun: BunNamespace & BunServe }).Bun;
-const process = (globalThis as unknown as {
-  process: {
-    on(signal: string, handler: () => void): void;
-    off(signal: string, handler: () => void): void;
-  };
-}).process;
 
 /** Pull reads and awaited writes over Bun's push-style socket handlers. */
 class BunRawSocket implements RawSocket {
@@ -78,7 +73,7 @@ class BunRawSocket implements RawSocket {
   }
 
   write(input: Uint8Array | string): Promise<void> {
-    let data = typeof input === "string" ? encoder.encode(input) : input;
+    let data = typeof input === "string" ? bunEncoder.encode(input) : input;
     if (this.#isClosed) return Promise.reject(_connClosedError());
     if (this.#unsent.length === 0) {
       const written = this.#socket.write(data);
@@ -104,7 +99,7 @@ class BunRawSocket implements RawSocket {
   }
 }
 
-function listenTcp(
+function listenBunTcp(
   hostname: string | undefined,
   port: number,
   accept: (socket: RawSocket) => void,
@@ -133,7 +128,7 @@ function listenTcp(
   });
 }
 
-function onSignal(signal: string, handler: () => void): () => void {
+function onBunSignal(signal: string, handler: () => void): () => void {
   process.on(signal, handler);
   return () => process.off(signal, handler);
 }
@@ -163,7 +158,7 @@ class BunRequestInfo {
  * listener and idle connections and resolves once the last request is done;
  * stop(true) cuts the rest at the deadline.
  */
-function serveHttp(options: HttpServeOptions): Promise<Serving> {
+function serveBunHttp(options: HttpServeOptions): Promise<Serving> {
   const { handler, shutdown } = options;
   let startedDuringShutdown = 0;
   const closing = (response: Response): Response =>
@@ -210,12 +205,12 @@ function serveHttp(options: HttpServeOptions): Promise<Serving> {
 }
 
 /** The shim for Bun. */
-export const shim: Shim = {
+export const bunShim: Shim = {
   runtime: "bun",
-  listenTcp,
-  serveHttp,
+  listenTcp: listenBunTcp,
+  serveHttp: serveBunHttp,
   // Bun's node:http reports a connection only with its first request, so
   // connections that never send one are not seen (see README).
   serveNodeServer: _serveNodeServer,
-  onSignal,
+  onSignal: onBunSignal,
 };

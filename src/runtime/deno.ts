@@ -16,7 +16,7 @@ import {
 } from "./shim.ts";
 import type { DenoConn, DenoNamespace, DenoServe } from "./types.ts";
 
-const encoder = new TextEncoder();
+const denoEncoder = new TextEncoder();
 const Deno = (globalThis as unknown as { Deno: DenoNamespace & DenoServe }).Deno;
 
 const READ_SIZE = 64 * 1024;
@@ -49,7 +49,7 @@ class DenoSocket implements RawSocket {
   }
 
   write(input: Uint8Array | string): Promise<void> {
-    const data = typeof input === "string" ? encoder.encode(input) : input;
+    const data = typeof input === "string" ? denoEncoder.encode(input) : input;
     if (this.#isClosed) return Promise.reject(_connClosedError());
     const written = this.#writes.then(async () => {
       if (this.#isClosed) throw _connClosedError();
@@ -82,7 +82,7 @@ class DenoSocket implements RawSocket {
   }
 }
 
-function listenTcp(
+function listenDenoTcp(
   hostname: string | undefined,
   port: number,
   accept: (socket: RawSocket) => void,
@@ -115,7 +115,7 @@ function listenTcp(
   });
 }
 
-function onSignal(signal: string, handler: () => void): () => void {
+function onDenoSignal(signal: string, handler: () => void): () => void {
   Deno.addSignalListener(signal, handler);
   return () => Deno.removeSignalListener(signal, handler);
 }
@@ -136,7 +136,7 @@ interface InFlight {
  * cuttable would halve Deno's throughput, so bodies sent before shutdown
  * began are left alone: see README.)
  */
-function serveHttp(options: HttpServeOptions): Promise<Serving> {
+function serveDenoHttp(options: HttpServeOptions): Promise<Serving> {
   const { handler, shutdown } = options;
   const inFlight = new Set<InFlight>();
   const counts: DrainCounts = { closedIdle: 0, drained: 0, forced: 0 };
@@ -200,4 +200,9 @@ function serveHttp(options: HttpServeOptions): Promise<Serving> {
 }
 
 /** The shim for Deno. */
-export const shim: Shim = { runtime: "deno", listenTcp, serveHttp, onSignal };
+export const denoShim: Shim = {
+  runtime: "deno",
+  listenTcp: listenDenoTcp,
+  serveHttp: serveDenoHttp,
+  onSignal: onDenoSignal,
+};

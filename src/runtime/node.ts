@@ -75,7 +75,7 @@ class NodeSocket implements RawSocket {
   }
 }
 
-function listenTcp(
+function listenNodeTcp(
   hostname: string | undefined,
   port: number,
   accept: (socket: RawSocket) => void,
@@ -98,12 +98,12 @@ function listenTcp(
   });
 }
 
-function onSignal(signal: string, handler: () => void): () => void {
+function onNodeSignal(signal: string, handler: () => void): () => void {
   process.on(signal as NodeJS.Signals, handler);
   return () => void process.off(signal as NodeJS.Signals, handler);
 }
 
-function serveHttp(options: HttpServeOptions): Promise<Serving> {
+function serveNodeHttp(options: HttpServeOptions): Promise<Serving> {
   const server = http.createServer(
     { noDelay: true, keepAlive: true },
     _fetchListener(options.handler, options.shutdown),
@@ -112,10 +112,10 @@ function serveHttp(options: HttpServeOptions): Promise<Serving> {
 }
 
 /** The shim for Node. */
-export const shim: Shim = {
+export const nodeShim: Shim = {
   runtime: "node",
-  listenTcp,
-  serveHttp,
+  listenTcp: listenNodeTcp,
+  serveHttp: serveNodeHttp,
   serveNodeServer: _serveNodeServer,
-  onSignal,
+  onSignal: onNodeSignal,
 };

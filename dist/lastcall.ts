@@ -1,0 +1,2700 @@
+// lastcall 0.1.0: the whole library in one file, generated from src/ by
+// scripts/single_file.mjs; do not edit. MIT License. https://jsr.io/@lastcall/lastcall
+
+/**
+ * lastcall: graceful Close and Shutdown for HTTP and raw TCP servers on Node,
+ * Deno and Bun, after Go's `net/http`.
+ *
+ * @module
+ */
+
+import http from "node:http";
+import net from "node:net";
+import process from "node:process";
+import tls from "node:tls";
+import { Readable } from "node:stream";
+
+// ---- src/count_down.ts ----
+
+function checkCount(what: string, name: string, value: unknown): number {
+  if (typeof value !== "number") {
+    throw new TypeError(
+      `Cannot ${what} as '${name}' must be a number: received ${typeof value} ${String(value)}`,
+    );
+  }
+  if (!Number.isSafeInteger(value)) {
+    throw new RangeError(
+      `Cannot ${what} as '${name}' must be a whole number: received ${value}`,
+    );
+  }
+  return value;
+}
+
+/**
+ * A counter of pending work that can be waited on until it reaches zero: Go's
+ * `sync.WaitGroup`, except that a wait can be abandoned through an
+ * {@linkcode AbortSignal}.
+ *
+ * @example Drain a worker pool under a deadline
+ * ```ts
+ * import { CountDown, Deadline } from "@lastcall/lastcall";
+ *
+ * const pending = new CountDown();
+ * for (const ms of [10, 20, 30]) {
+ *   pending.track(new Promise((resolve) => setTimeout(resolve, ms)));
+ * }
+ * using deadline = Deadline.after(1_000);
+ * await pending.wait(deadline.signal);
+ * console.log(pending.count); // 0
+ * ```
+ */
+export class CountDown {
+  #count: number;
+  #zero: { promise: Promise<void>; resolve: () => void } | undefined;
+
+  /**
+   * @param count The starting count; default 0.
+   * @throws {TypeError} When `count` is not a number.
+   * @throws {RangeError} When `count` is negative or not a whole number.
+   */
+  constructor(count: number = 0) {
+    checkCount("create a CountDown", "count", count);
+    if (count < 0) {
+      throw new RangeError(
+        `Cannot create a CountDown as 'count' must be >= 0: received ${count}`,
+      );
+    }
+    this.#count = count;
+  }
+
+  /** The pending work. */
+  get count(): number {
+    return this.#count;
+  }
+
+  /**
+   * Adds `delta` (default 1, may be negative) to the count. Reaching zero
+   * resolves every waiter.
+   *
+   * @throws {TypeError} When `delta` is not a number.
+   * @throws {RangeError} When `delta` is not a whole number, or the count would
+   * go below zero; the count is then left unchanged.
+   *
+   * @example
+   * ```ts
+   * import { CountDown } from "@lastcall/lastcall";
+   *
+   * const pending = new CountDown();
+   * pending.add(2);
+   * pending.add(-2);
+   * await pending.wait();
+   * ```
+   */
+  add(delta: number = 1): void {
+    checkCount("add to a CountDown", "delta", delta);
+    const next = this.#count + delta;
+    if (next < 0) {
+      throw new RangeError(
+        `Cannot add ${delta} to a CountDown as the count must stay >= 0: current value is ${this.#count}`,
+      );
+    }
+    this.#count = next;
+    if (next === 0 && this.#zero !== undefined) {
+      this.#zero.resolve();
+      this.#zero = undefined;
+    }
+  }
+
+  /**
+   * Subtracts one from the count: `add(-1)`.
+   *
+   * @throws {RangeError} When the count is already zero.
+   *
+   * @example
+   * ```ts
+   * import { CountDown } from "@lastcall/lastcall";
+   *
+   * const pending = new CountDown(1);
+   * pending.done();
+   * console.log(pending.count); // 0
+   * ```
+   */
+  done(): void {
+    this.add(-1);
+  }
+
+  /**
+   * Waits until the count is zero.
+   *
+   * @param signal Abandons the wait: the promise rejects with `signal.reason`,
+   * at once when it has already aborted. The count is not affected.
+   * @returns A promise that resolves when the count reaches zero (at once when it is zero).
+   *
+   * @example Wait at most one second
+   * ```ts
+   * import { CountDown } from "@lastcall/lastcall";
+   *
+   * const pending = new CountDown(1);
+   * setTimeout(() => pending.done(), 10);
+   * await pending.wait(AbortSignal.timeout(1_000));
+   * ```
+   */
+  wait(signal?: AbortSignal): Promise<void> {
+    if (signal !== undefined && !(signal instanceof AbortSignal)) {
+      return Promise.reject(
+        new TypeError(
+          `Cannot wait on a CountDown as 'signal' must be an AbortSignal: received ${
+            String(signal)
+          }`,
+        ),
+      );
+    }
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (this.#count === 0) return Promise.resolve();
+    if (this.#zero === undefined) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => resolve = r);
+      this.#zero = { promise, resolve };
+    }
+    const zero = this.#zero.promise;
+    if (signal === undefined) return zero;
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => reject(signal.reason);
+      signal.addEventListener("abort", onAbort, { once: true });
+      zero.then(() => {
+        signal.removeEventListener("abort", onAbort);
+        resolve();
+      });
+    });
+  }
+
+  /**
+   * Counts a piece of work while it runs: `add()` now, `done()` when it
+   * settles, whether it fulfils or rejects.
+   *
+   * @param work A promise, or a function that returns one (a synchronous throw
+   * counts as a rejection).
+   * @returns A promise that settles like `work`, after the count went down.
+   *
+   * @example
+   * ```ts
+   * import { CountDown } from "@lastcall/lastcall";
+   *
+   * const inFlight = new CountDown();
+   * const body = await inFlight.track(async () => "done");
+   * console.log(body, inFlight.count); // "done" 0
+   * ```
+   */
+  track<T>(work: Promise<T> | (() => Promise<T>)): Promise<T> {
+    this.add();
+    let promise: Promise<T>;
+    try {
+      promise = Promise.resolve(typeof work === "function" ? work() : work);
+    } catch (error) {
+      promise = Promise.reject(error);
+    }
+    return promise.finally(() => this.done());
+  }
+}
+
+// ---- src/_timer.ts ----
+
+// Timers that never keep a process alive, and that accept any delay.
+//
+// This is the one place the core looks at a runtime global: `unref()` is a
+// method of the timer object on Node and Bun, while Deno hands out numbers and
+// offers `Deno.unrefTimer`. Both are feature-detected, so the core still runs
+// wherever `setTimeout` does (a browser included).
+
+/** The longest delay one platform timer accepts (2^31 - 1 ms, about 24.8 days). */
+const MAX_TIMER_DELAY = 2 ** 31 - 1;
+
+interface UnrefableTimer {
+  unref(): unknown;
+}
+
+interface DenoTimers {
+  unrefTimer(id: number): void;
+}
+
+function unrefTimer(id: unknown): void {
+  if (typeof id === "object" && id !== null && "unref" in id) {
+    (id as UnrefableTimer).unref();
+    return;
+  }
+  const deno = (globalThis as { Deno?: DenoTimers }).Deno;
+  if (typeof id === "number" && typeof deno?.unrefTimer === "function") deno.unrefTimer(id);
+}
+
+/**
+ * Calls `callback` once the wall clock reaches `time` (epoch ms), chaining
+ * platform timers for delays longer than one timer allows. The pending timer
+ * never keeps the process alive.
+ *
+ * @returns a function that cancels the call; calling it again does nothing.
+ */
+function _callAt(time: number, callback: () => void): () => void {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const schedule = (): void => {
+    const delay = time - Date.now();
+    if (delay <= 0) {
+      timer = undefined;
+      callback();
+      return;
+    }
+    timer = setTimeout(schedule, Math.min(delay, MAX_TIMER_DELAY));
+    unrefTimer(timer);
+  };
+  schedule();
+  return () => {
+    if (timer !== undefined) clearTimeout(timer);
+    timer = undefined;
+  };
+}
+
+// ---- src/deadline.ts ----
+
+/** Options of {@linkcode Deadline.after} and {@linkcode Deadline.at}. */
+export interface DeadlineOptions {
+  /** A parent signal: when it aborts first, the deadline aborts with its reason. */
+  signal?: AbortSignal;
+}
+
+function timeoutError(): DOMException {
+  return new DOMException("The deadline has passed", "TimeoutError");
+}
+
+function checkSignal(
+  method: string,
+  options: DeadlineOptions | undefined,
+): AbortSignal | undefined {
+  if (options === undefined) return undefined;
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(
+      `Cannot create a deadline with ${method} as 'options' must be an object: received ${
+        String(options)
+      }`,
+    );
+  }
+  const { signal } = options;
+  if (signal === undefined || signal instanceof AbortSignal) return signal;
+  throw new TypeError(
+    `Cannot create a deadline with ${method} as 'options.signal' must be an AbortSignal: received ${
+      String(signal)
+    }`,
+  );
+}
+
+/**
+ * A point in time after which work should stop, as an {@linkcode AbortSignal}:
+ * Go's `context.WithDeadline`. Its signal aborts with a `TimeoutError` when the
+ * time comes, or earlier with the parent signal's own reason.
+ *
+ * The pending timer never keeps a process alive, and any delay works, also one
+ * beyond the 2^31 - 1 ms a single platform timer allows.
+ *
+ * @example Bound a piece of work by five seconds
+ * ```ts
+ * import { Deadline } from "@lastcall/lastcall";
+ *
+ * using deadline = Deadline.after(5_000);
+ * const response = await fetch("http://127.0.0.1:1/", { signal: deadline.signal })
+ *   .catch(() => undefined);
+ * console.log(response?.status, deadline.remaining() <= 5_000);
+ * ```
+ */
+export class Deadline implements Disposable {
+  /** Aborts at {@linkcode Deadline.time} with a `TimeoutError`, or earlier with the parent's reason. */
+  readonly signal: AbortSignal;
+  /** The time the deadline passes, in epoch ms; `Infinity` for one that never does. */
+  readonly time: number;
+  #controller = new AbortController();
+  #release: () => void;
+
+  private constructor(time: number, parent: AbortSignal | undefined) {
+    this.time = time;
+    this.signal = this.#controller.signal;
+    if (parent?.aborted) {
+      this.#controller.abort(parent.reason);
+      this.#release = () => {};
+      return;
+    }
+    // #release is in place before the timer starts, since a time already past
+    // aborts synchronously inside _callAt.
+    let cancelTimer = (): void => {};
+    const onParentAbort = (): void => this.#abort(parent!.reason);
+    this.#release = () => {
+      cancelTimer();
+      parent?.removeEventListener("abort", onParentAbort);
+    };
+    parent?.addEventListener("abort", onParentAbort, { once: true });
+    if (time !== Infinity) cancelTimer = _callAt(time, () => this.#abort(timeoutError()));
+  }
+
+  /**
+   * A deadline `ms` milliseconds from now.
+   *
+   * @param ms The delay; `0` or less is already expired, `Infinity` never expires.
+   * @param options.signal A parent signal; the deadline aborts when it does.
+   * @returns The new deadline.
+   * @throws {TypeError} When `ms` is not a number or `options.signal` not an AbortSignal.
+   * @throws {RangeError} When `ms` is NaN.
+   *
+   * @example A grace period for shutdown
+   * ```ts
+   * import { Deadline } from "@lastcall/lastcall";
+   *
+   * const deadline = Deadline.after(10_000);
+   * deadline.signal.addEventListener("abort", () => console.log("time is up"));
+   * deadline[Symbol.dispose]();
+   * ```
+   */
+  static after(ms: number, options?: DeadlineOptions): Deadline {
+    if (typeof ms !== "number") {
+      throw new TypeError(
+        `Cannot create a deadline as 'ms' must be a number: received ${typeof ms} ${String(ms)}`,
+      );
+    }
+    if (Number.isNaN(ms)) {
+      throw new RangeError("Cannot create a deadline as 'ms' must not be NaN: received NaN");
+    }
+    const parent = checkSignal("Deadline.after()", options);
+    return new Deadline(ms === Infinity ? Infinity : Date.now() + ms, parent);
+  }
+
+  /**
+   * A deadline at a point in time.
+   *
+   * @param time Epoch ms or a `Date`; a time in the past is already expired.
+   * @param options.signal A parent signal; the deadline aborts when it does.
+   * @returns The new deadline.
+   * @throws {TypeError} When `time` is neither a number nor a Date, or `options.signal` not an AbortSignal.
+   * @throws {RangeError} When `time` is NaN or an invalid Date.
+   *
+   * @example Stop at a wall-clock time
+   * ```ts
+   * import { Deadline } from "@lastcall/lastcall";
+   *
+   * using deadline = Deadline.at(new Date(Date.now() + 60_000));
+   * console.log(deadline.expired); // false
+   * ```
+   */
+  static at(time: number | Date, options?: DeadlineOptions): Deadline {
+    const epoch = time instanceof Date ? time.getTime() : time;
+    if (typeof epoch !== "number") {
+      throw new TypeError(
+        `Cannot create a deadline as 'time' must be a number or a Date: received ${typeof time} ${
+          String(time)
+        }`,
+      );
+    }
+    if (Number.isNaN(epoch)) {
+      throw new RangeError(
+        `Cannot create a deadline as 'time' must be a valid time: received ${
+          time instanceof Date ? "Invalid Date" : "NaN"
+        }`,
+      );
+    }
+    return new Deadline(epoch, checkSignal("Deadline.at()", options));
+  }
+
+  /** Milliseconds left, never negative; `0` once the signal has aborted. */
+  remaining(): number {
+    if (this.signal.aborted) return 0;
+    return Math.max(0, this.time - Date.now());
+  }
+
+  /** Whether the time has passed or the signal has aborted. */
+  get expired(): boolean {
+    return this.signal.aborted || Date.now() >= this.time;
+  }
+
+  /** Releases the timer and the parent listener. Does not abort the signal. */
+  [Symbol.dispose](): void {
+    this.#release();
+  }
+
+  #abort(reason: unknown): void {
+    this.#release();
+    this.#controller.abort(reason);
+  }
+}
+
+// ---- src/runtime/shim.ts ----
+
+// The one interface every runtime shim implements. The rest of the library
+// talks to sockets, listeners and signals only through it.
+
+/** A host and port. */
+interface Addr {
+  hostname: string;
+  port: number;
+}
+
+/**
+ * An accepted TCP socket, reduced to what a connection needs. Reads are
+ * pulled: bytes nobody asks for stay with the runtime or the kernel.
+ */
+interface RawSocket {
+  readonly remoteAddr: Addr;
+  /** The next chunk from the peer, a buffer the caller owns; null once the peer closed or reset. */
+  read(): Promise<Uint8Array | null>;
+  /** Resolves once the bytes are handed to the socket, waiting out backpressure; rejects when it is gone. */
+  write(data: Uint8Array | string): Promise<void>;
+  /**
+   * Sends FIN after everything written so far; reading goes on. Resolves once
+   * the written bytes are with the kernel (or the socket is gone).
+   */
+  closeWrite(): Promise<void>;
+  /** Closes the socket now, whatever is pending. Idempotent. */
+  destroy(): void;
+  /** Resolves once the socket is fully closed. */
+  readonly closed: Promise<void>;
+}
+
+/** A listening TCP socket. */
+interface TcpListener {
+  readonly addr: Addr;
+  /** Stops accepting; open connections are left alone. */
+  close(): void;
+}
+
+/** How many connections (or, where a runtime hides them, requests) ended which way. */
+interface DrainCounts {
+  closedIdle: number;
+  drained: number;
+  forced: number;
+}
+
+/** A serving mode on a runtime, as the shared shutdown sequence drives it. */
+interface Serving {
+  readonly addr: Addr;
+  /** Stops accepting. */
+  closeListener(): void;
+  /** Closes idle connections, waits for busy ones, and cuts the rest when `signal` aborts. */
+  drain(signal: AbortSignal): Promise<DrainCounts>;
+}
+
+/**
+ * What a shim hands the handler with each request. Shims may compute
+ * `remoteAddr` lazily (a getter), since most handlers never read it.
+ */
+interface ShimRequestInfo {
+  readonly remoteAddr: Addr;
+  readonly shutdown: AbortSignal;
+}
+
+/** The web-standard handler a shim serves, already wrapped with health, errors and 500s. */
+type HttpHandler = (
+  request: Request,
+  info: ShimRequestInfo,
+) => Response | Promise<Response>;
+
+/** What a shim needs to serve HTTP. */
+interface HttpServeOptions {
+  hostname: string | undefined;
+  port: number;
+  handler: HttpHandler;
+  /** Aborts when shutdown begins: from then on every response carries `Connection: close`. */
+  shutdown: AbortSignal;
+}
+
+/** What `serveAndShutdown` needs from a runtime. */
+interface Shim {
+  readonly runtime: "node" | "deno" | "bun";
+  /**
+   * Listens on TCP and calls `accept` for each connection. Rejects when it
+   * cannot listen, with `code === "EADDRINUSE"` for a port in use.
+   */
+  listenTcp(
+    hostname: string | undefined,
+    port: number,
+    accept: (socket: RawSocket) => void,
+  ): Promise<TcpListener>;
+  /** Serves a fetch handler on the runtime's own HTTP server. */
+  serveHttp(options: HttpServeOptions): Promise<Serving>;
+  /**
+   * Listens with an existing node:http, node:https or node:net server and
+   * tracks its connections; undefined where the runtime cannot.
+   */
+  serveNodeServer?(server: unknown, options: Omit<HttpServeOptions, "handler">): Promise<Serving>;
+  /** Calls `handler` on each delivery of the process signal; returns the remover. */
+  onSignal(signal: string, handler: () => void): () => void;
+}
+
+/** An error for use of a connection after it closed. */
+function _connClosedError(): Error {
+  return Object.assign(new Error("The connection is closed"), { code: "ERR_CONN_CLOSED" });
+}
+
+// ---- src/tracker.ts ----
+
+/**
+ * The state of a tracked connection, after Go's `http.ConnState`: `new` until
+ * its first request, `active` while a request or command is being served,
+ * `idle` between requests, `hijacked` once the caller owns it, `closed` once
+ * the socket is gone.
+ */
+export type ConnState = "new" | "active" | "idle" | "hijacked" | "closed";
+
+/** What a shutdown did, counted per connection. */
+export interface ShutdownResult {
+  /** True when nothing had to be forced. */
+  graceful: boolean;
+  /** Connections closed because they were idle (or new) when draining reached them. */
+  closedIdle: number;
+  /** Connections closed after their in-flight work finished. */
+  drained: number;
+  /** Connections closed at the deadline. */
+  forced: number;
+  /** How long the shutdown took, in ms. */
+  ms: number;
+}
+
+/** A connection registered with a {@linkcode Tracker}; the server reports its life through it. */
+export interface TrackedConn {
+  /** Where the connection is now. */
+  readonly state: ConnState;
+  /** A request or command began. */
+  active(): void;
+  /** It finished; while draining, this closes the connection. */
+  idle(): void;
+  /** The caller owns the connection now (an upgraded WebSocket); it is no longer tracked. */
+  hijack(): void;
+  /** The socket is gone (reported by the runtime shim). */
+  closed(): void;
+}
+
+/** Options of {@linkcode Tracker}. */
+export interface TrackerOptions {
+  /** Called on every change of a connection's state, after it happened. */
+  onStateChange?: (conn: TrackedConn, from: ConnState, to: ConnState) => void;
+}
+
+type Outcome = "closedIdle" | "drained" | "forced";
+
+interface Drain {
+  started: number;
+  counts: Record<Outcome, number>;
+  resolve: (result: ShutdownResult) => void;
+  promise: Promise<ShutdownResult>;
+  result?: ShutdownResult;
+}
+
+// Tracker's state change, for its entries: set by Tracker, so the entries
+// need no closure of their own.
+let transition: (tracker: Tracker, entry: Entry, to: ConnState) => void;
+
+class Entry implements TrackedConn {
+  state: ConnState = "new";
+  /** How this connection counts once it is gone; set when shutdown decides. */
+  outcome: Outcome | undefined;
+  readonly socket: { close(): void };
+  readonly #tracker: Tracker;
+
+  constructor(socket: { close(): void }, tracker: Tracker) {
+    this.socket = socket;
+    this.#tracker = tracker;
+  }
+
+  #transition(to: ConnState): void {
+    transition(this.#tracker, this, to);
+  }
+
+  active(): void {
+    if (this.state === "closed" || this.state === "hijacked") return;
+    // A connection closed for being idle that still gets a request (the
+    // close raced it) ends up counted by what happens to that request.
+    if (this.outcome === "closedIdle") this.outcome = undefined;
+    this.#transition("active");
+  }
+
+  idle(): void {
+    if (this.state === "closed" || this.state === "hijacked") return;
+    this.#transition("idle");
+    if (this.#tracker.draining && this.outcome === undefined) {
+      this.outcome = "drained";
+      this.socket.close();
+    }
+  }
+
+  hijack(): void {
+    if (this.state === "closed" || this.state === "hijacked") return;
+    this.#transition("hijacked");
+  }
+
+  closed(): void {
+    if (this.state === "closed" || this.state === "hijacked") return;
+    this.#transition("closed");
+  }
+}
+
+/**
+ * The registry of live connections and their states: what Go's `http.Server`
+ * keeps internally, usable for any protocol. A runtime shim tracks each
+ * accepted socket and reports its requests; `shutdown` then closes idle
+ * connections at once, closes busy ones as each finishes, resolves the moment
+ * the last one is gone, and closes the rest when its signal aborts.
+ *
+ * @example Track a custom protocol's connections
+ * ```ts
+ * import { Deadline, Tracker } from "@lastcall/lastcall";
+ *
+ * const tracker = new Tracker();
+ * const socket = { close: () => conn.closed() };
+ * const conn = tracker.track(socket); // "new"
+ * conn.active(); // a command arrived
+ * using deadline = Deadline.after(5_000);
+ * const done = tracker.shutdown(deadline.signal);
+ * conn.idle(); // its reply is written: draining closes it now
+ * console.log(await done); // { graceful: true, drained: 1, ... }
+ * ```
+ */
+export class Tracker {
+  static {
+    transition = (tracker, entry, to) => tracker.#transition(entry, to);
+  }
+
+  readonly #conns = new Set<Entry>();
+  readonly #onStateChange: TrackerOptions["onStateChange"];
+  #drain: Drain | undefined;
+
+  /**
+   * @param options.onStateChange Called after every change of a connection's state.
+   * @throws {TypeError} When `onStateChange` is given and is not a function.
+   */
+  constructor(options: TrackerOptions = {}) {
+    const { onStateChange } = options;
+    if (onStateChange !== undefined && typeof onStateChange !== "function") {
+      throw new TypeError(
+        `Cannot create a Tracker as 'onStateChange' must be a function: received ${
+          String(onStateChange)
+        }`,
+      );
+    }
+    this.#onStateChange = onStateChange;
+  }
+
+  /**
+   * Registers a connection in the `new` state. One tracked while draining is
+   * closed at once, like any connection that has not sent a request.
+   *
+   * @param socket What to close when the tracker closes the connection; it
+   * reports back through {@linkcode TrackedConn.closed}.
+   * @returns The handle the server reports the connection's life through.
+   */
+  track(socket: { close(): void }): TrackedConn {
+    const entry = new Entry(socket, this);
+    this.#conns.add(entry);
+    if (this.draining) this.#closeIfIdle(entry);
+    return entry;
+  }
+
+  /** Tracked connections not yet closed or hijacked. */
+  get size(): number {
+    return this.#conns.size;
+  }
+
+  /**
+   * How many tracked connections are in `state`; `closed` and `hijacked` are
+   * no longer tracked, so they count 0.
+   */
+  count(state: ConnState): number {
+    let count = 0;
+    for (const entry of this.#conns) if (entry.state === state) count++;
+    return count;
+  }
+
+  /** True from the first call of {@linkcode Tracker.shutdown} on. */
+  get draining(): boolean {
+    return this.#drain !== undefined;
+  }
+
+  /**
+   * Closes every connection that is `new` or `idle` and not yet being closed.
+   *
+   * @returns How many it closed.
+   */
+  closeIdle(): number {
+    let closed = 0;
+    for (const entry of [...this.#conns]) if (this.#closeIfIdle(entry)) closed++;
+    return closed;
+  }
+
+  /**
+   * Go's `Close`: closes every tracked connection now. During a shutdown, the
+   * ones not already being closed count as forced, and the shutdown resolves.
+   *
+   * @returns How many connections it asked to close.
+   */
+  close(): number {
+    const entries = [...this.#conns];
+    for (const entry of entries) {
+      if (this.#drain && entry.outcome === undefined) entry.outcome = "forced";
+      entry.socket.close();
+    }
+    if (this.#drain) this.#finish();
+    return entries.length;
+  }
+
+  /**
+   * Go's `Shutdown`, then `Close` when `signal` aborts: closes new and idle
+   * connections now, closes each active one as it turns idle, and resolves
+   * the moment the last one reports closed. When `signal` aborts, every
+   * remaining connection is closed, counted as forced, and the promise
+   * resolves at once. Repeated calls share one result; the signal of each
+   * call can force.
+   *
+   * @param signal When to stop waiting and force; none waits as long as it takes.
+   * @returns What happened, once every connection is gone or forced.
+   *
+   * @example Shut down with a ten-second grace period
+   * ```ts
+   * import { Deadline, Tracker } from "@lastcall/lastcall";
+   *
+   * const tracker = new Tracker();
+   * using deadline = Deadline.after(10_000);
+   * const result = await tracker.shutdown(deadline.signal);
+   * console.log(result.graceful); // true: nothing was open
+   * ```
+   */
+  shutdown(signal?: AbortSignal): Promise<ShutdownResult> {
+    if (signal !== undefined && !(signal instanceof AbortSignal)) {
+      return Promise.reject(
+        new TypeError(
+          `Cannot shut down as 'signal' must be an AbortSignal: received ${String(signal)}`,
+        ),
+      );
+    }
+    let drain = this.#drain;
+    if (drain === undefined) {
+      let resolve!: (result: ShutdownResult) => void;
+      const promise = new Promise<ShutdownResult>((r) => resolve = r);
+      drain = {
+        started: Date.now(),
+        counts: { closedIdle: 0, drained: 0, forced: 0 },
+        resolve,
+        promise,
+      };
+      this.#drain = drain;
+      this.closeIdle();
+      if (this.#conns.size === 0) this.#finish();
+    }
+    if (drain.result === undefined && signal !== undefined) {
+      if (signal.aborted) this.close();
+      else {
+        const onAbort = (): void => void this.close();
+        signal.addEventListener("abort", onAbort, { once: true });
+        drain.promise.then(() => signal.removeEventListener("abort", onAbort));
+      }
+    }
+    return drain.promise;
+  }
+
+  #closeIfIdle(entry: Entry): boolean {
+    if (entry.state !== "new" && entry.state !== "idle") return false;
+    if (entry.outcome !== undefined) return false;
+    if (this.#drain) entry.outcome = "closedIdle";
+    entry.socket.close();
+    return true;
+  }
+
+  #transition(entry: Entry, to: ConnState): void {
+    const from = entry.state;
+    if (from === to) return;
+    entry.state = to;
+    if (to === "closed" || to === "hijacked") this.#conns.delete(entry);
+    const drain = this.#drain;
+    if (to === "closed" && drain !== undefined && drain.result === undefined) {
+      drain.counts[entry.outcome ?? "drained"]++;
+    }
+    this.#onStateChange?.(entry, from, to);
+    if (drain !== undefined && this.#conns.size === 0) this.#finish();
+  }
+
+  #finish(): void {
+    const drain = this.#drain!;
+    if (drain.result !== undefined) return;
+    // Connections still open here were just closed by force: count them now,
+    // since the shutdown does not wait for their sockets to report. One that
+    // was already being closed (lingering after its last reply) keeps its count.
+    for (const entry of this.#conns) drain.counts[entry.outcome ?? "forced"]++;
+    const { closedIdle, drained, forced } = drain.counts;
+    drain.result = {
+      graceful: forced === 0,
+      closedIdle,
+      drained,
+      forced,
+      ms: Date.now() - drain.started,
+    };
+    drain.resolve(drain.result);
+  }
+}
+
+// ---- src/tcp_conn.ts ----
+
+/**
+ * One raw TCP connection, the same on every runtime. Iterate it to read: the
+ * connection is idle while the handler waits for the next chunk and active
+ * while it works on one, so the read loop is the request boundary that
+ * shutdown drains on.
+ *
+ * @example An echo protocol that ends cleanly on shutdown
+ * ```ts
+ * import { type Conn, serveAndShutdown } from "@lastcall/lastcall";
+ *
+ * const server = await serveAndShutdown({
+ *   port: 0,
+ *   signals: false,
+ *   async connection(conn: Conn) {
+ *     for await (const chunk of conn) await conn.write(chunk);
+ *   },
+ * });
+ * await server.shutdown(1_000);
+ * ```
+ */
+export interface Conn extends AsyncIterable<Uint8Array> {
+  /**
+   * Writes to the peer; resolves once the bytes are handed to the socket,
+   * waiting out backpressure. After close it rejects with an error whose
+   * `code` is `"ERR_CONN_CLOSED"`.
+   */
+  write(data: Uint8Array | string): Promise<void>;
+  /** Closes cleanly: FIN after the last write, then a short linger. Idempotent. */
+  close(): void;
+  /** Holds the connection busy across reads, for a request that spans chunks. */
+  active(): void;
+  /** Releases the hold; while draining, the read loop then ends. */
+  idle(): void;
+  /** The peer's address. */
+  readonly remoteAddr: { hostname: string; port: number };
+  /** Where the connection is in its life. */
+  readonly state: ConnState;
+  /** Aborts when shutdown begins, so a protocol can tell its clients. */
+  readonly shutdown: AbortSignal;
+}
+
+/** How long a closed connection keeps reading and discarding before it is destroyed. */
+const LINGER_MS = 1_000;
+
+const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
+const STOP = Symbol("stop");
+
+/** The shared implementation of {@linkcode Conn} over a runtime's {@linkcode RawSocket}. */
+class TcpConn implements Conn {
+  readonly remoteAddr: Addr;
+  readonly shutdown: AbortSignal;
+  readonly #socket: RawSocket;
+  readonly #tracked: TrackedConn;
+  readonly #idleGrace: number;
+  /** The handler asked to stay busy across reads. */
+  #hold = false;
+  /** Draining asked to close at the next request boundary. */
+  #closeRequested = false;
+  /** The clean close has begun: no more reads for the handler, no writes. */
+  #closing = false;
+  /** A read that was started and not yet consumed; it survives an interrupted wait. */
+  #pendingRead: Promise<Uint8Array | null> | undefined;
+  /** Ends the handler's current wait for a chunk; set only while it waits. */
+  #interrupt: (() => void) | undefined;
+  #lastActivity = Date.now();
+  #lastWrite: Promise<void> = Promise.resolve();
+  #graceTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(socket: RawSocket, tracker: Tracker, shutdown: AbortSignal, idleGrace: number) {
+    this.#socket = socket;
+    this.remoteAddr = socket.remoteAddr;
+    this.shutdown = shutdown;
+    this.#idleGrace = idleGrace;
+    this.#tracked = tracker.track({ close: () => this.#requestClose() });
+    socket.closed.then(() => {
+      this.#closing = true;
+      clearTimeout(this.#graceTimer);
+      this.#interrupt?.();
+      this.#tracked.closed();
+    });
+  }
+
+  get state(): ConnState {
+    return this.#tracked.state;
+  }
+
+  write(data: Uint8Array | string): Promise<void> {
+    if (typeof data !== "string" && !(data instanceof Uint8Array)) {
+      return Promise.reject(
+        new TypeError(
+          `Cannot write to a connection as 'data' must be a Uint8Array or a string: received ${typeof data}`,
+        ),
+      );
+    }
+    if (this.#closing) return Promise.reject(_connClosedError());
+    this.#lastActivity = Date.now();
+    const written = this.#socket.write(data);
+    this.#lastWrite = written.catch(() => {});
+    return written.then(
+      () => {
+        this.#lastActivity = Date.now();
+      },
+      () => {
+        throw _connClosedError();
+      },
+    );
+  }
+
+  close(): void {
+    this.#beginClose();
+  }
+
+  active(): void {
+    if (this.#closing) return;
+    this.#hold = true;
+    this.#tracked.active();
+  }
+
+  idle(): void {
+    if (!this.#hold) return;
+    this.#hold = false;
+    // Waiting for a chunk already: the request is over now, not at the next read.
+    if (this.#interrupt !== undefined) {
+      this.#tracked.idle();
+      if (this.#closeRequested) this.#interrupt();
+    }
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    return {
+      next: () => this.#next(),
+      return: () => Promise.resolve(DONE),
+    };
+  }
+
+  /** Closes the socket now, at the deadline. */
+  destroy(): void {
+    this.#closing = true;
+    this.#interrupt?.();
+    this.#socket.destroy();
+  }
+
+  async #next(): Promise<IteratorResult<Uint8Array>> {
+    if (this.#closing) return DONE;
+    // Asking for the next chunk ends the request: while draining, turning idle
+    // requests the close synchronously.
+    if (!this.#hold && this.#tracked.state === "active") this.#tracked.idle();
+    if (this.#closeRequested && !this.#hold) {
+      this.#beginClose();
+      return DONE;
+    }
+    const read = this.#pendingRead ??= this.#socket.read();
+    const chunk = await new Promise<Uint8Array | null | typeof STOP>((resolve) => {
+      this.#interrupt = () => resolve(STOP);
+      read.then(resolve, () => resolve(null));
+    });
+    this.#interrupt = undefined;
+    if (chunk === STOP) {
+      this.#beginClose();
+      return DONE;
+    }
+    this.#pendingRead = undefined;
+    if (chunk === null) return DONE;
+    this.#lastActivity = Date.now();
+    this.#tracked.active();
+    return { done: false, value: chunk };
+  }
+
+  /**
+   * Draining wants this connection closed. A handler waiting for its next
+   * chunk ends its loop now if the connection has been quiet for idleGrace,
+   * or once it has; a busy one ends at its next request boundary.
+   */
+  #requestClose(): void {
+    if (this.#closing || this.#closeRequested) return;
+    this.#closeRequested = true;
+    if (this.#interrupt === undefined || this.#hold) return;
+    const quiet = Date.now() - this.#lastActivity;
+    if (quiet >= this.#idleGrace) this.#interrupt();
+    else {
+      this.#graceTimer = setTimeout(() => this.#interrupt?.(), this.#idleGrace - quiet);
+    }
+  }
+
+  /**
+   * The clean close: FIN once every write is with the kernel, then read and
+   * discard until the peer closes or the linger passes, so unread bytes never
+   * turn the close into a reset that could destroy the last reply.
+   */
+  #beginClose(): void {
+    if (this.#closing) return;
+    this.#closing = true;
+    clearTimeout(this.#graceTimer);
+    this.#interrupt?.();
+    const socket = this.#socket;
+    const pendingRead = this.#pendingRead;
+    this.#pendingRead = undefined;
+    const linger = setTimeout(() => socket.destroy(), LINGER_MS);
+    socket.closed.then(() => clearTimeout(linger));
+    const peerClosed = (async () => {
+      let read = pendingRead ?? socket.read();
+      while ((await read.catch(() => null)) !== null) read = socket.read();
+    })();
+    this.#lastWrite
+      .then(() => socket.closeWrite())
+      .then(() => peerClosed)
+      .then(() => socket.destroy());
+  }
+}
+
+// ---- src/options.ts ----
+
+// The options of serveAndShutdown, their defaults, and the checks that turn
+// a wrong value into a TypeError or RangeError naming the option.
+
+
+/** Options every kind of server takes. */
+export interface BaseOptions {
+  /** Where to listen; default: all interfaces, as each runtime does. */
+  hostname?: string;
+  /** The port; 0 picks a free one. Default 0. */
+  port?: number;
+  /**
+   * Process signals that shut the server down: the first calls
+   * `shutdown(gracePeriod)`, the second `close()`. `false` installs none.
+   * Default `["SIGINT", "SIGTERM"]`.
+   */
+  signals?: readonly string[] | false;
+  /** The deadline in ms used on a signal, by `shutdown()` and by asyncDispose. Default 10 000. */
+  gracePeriod?: number;
+  /** Ms to keep serving with `ready === false` before closing listeners. Default 0. */
+  drainDelay?: number;
+  /** Ms a TCP connection must have been quiet before draining closes it. Default 100. */
+  idleGrace?: number;
+  /** Receives a handler's throw. Default `console.error`. */
+  onError?: (error: unknown, context: ErrorContext) => void;
+}
+
+/** Where an error reported to `onError` happened. */
+export interface ErrorContext {
+  remoteAddr?: { hostname: string; port: number };
+  request?: Request;
+}
+
+/** A raw TCP server: `connection` is called once per accepted connection. */
+export interface TcpOptions extends BaseOptions {
+  /** Serves one connection; returning (or throwing) closes it. */
+  connection(conn: Conn): void | Promise<void>;
+}
+
+/** What a fetch handler learns about its request besides the Request itself. */
+export interface RequestInfo {
+  /** The peer's address. */
+  remoteAddr: { hostname: string; port: number };
+  /** Aborts when shutdown begins: end long polls, Server-Sent Events and WebSockets. */
+  shutdown: AbortSignal;
+}
+
+/** An HTTP server with a web-standard fetch handler, on the runtime's own server. */
+export interface HttpOptions extends BaseOptions {
+  /** Answers one request. A throw becomes a 500 and is reported to `onError`. */
+  fetch(request: Request, info: RequestInfo): Response | Promise<Response>;
+  /** A path answered 200 while ready and 503 once shutdown began (GET and HEAD). */
+  health?: string;
+}
+
+/** An existing node:http, node:https or node:net server (Express, Fastify, Koa), not yet listening. */
+export interface NodeServerOptions extends BaseOptions {
+  /** The server; lastcall calls its `listen(port, hostname)`. */
+  server: unknown;
+}
+
+/** BaseOptions with defaults applied and values checked. */
+interface ResolvedOptions {
+  hostname: string | undefined;
+  port: number;
+  signals: readonly string[];
+  gracePeriod: number;
+  drainDelay: number;
+  idleGrace: number;
+  onError: (error: unknown, context: ErrorContext) => void;
+}
+
+function describe(value: unknown): string {
+  return typeof value === "string" ? `"${value}"` : String(value);
+}
+
+function invalid(name: string, rule: string, value: unknown, Type = TypeError): Error {
+  return new Type(
+    `Cannot serve as '${name}' must be ${rule}: received ${describe(value)}`,
+  );
+}
+
+function duration(name: string, value: unknown, fallback: number, allowInfinity: boolean): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number") throw invalid(name, "a number of ms", value);
+  if (Number.isNaN(value) || value < 0 || (!allowInfinity && !Number.isFinite(value))) {
+    throw invalid(
+      name,
+      allowInfinity ? "a number >= 0" : "a finite number >= 0",
+      value,
+      RangeError,
+    );
+  }
+  return value;
+}
+
+/** Applies defaults to the options all modes share, throwing on a wrong value. */
+function _resolveOptions(options: BaseOptions): ResolvedOptions {
+  const { hostname, port = 0, signals = ["SIGINT", "SIGTERM"], onError } = options;
+  if (hostname !== undefined && typeof hostname !== "string") {
+    throw invalid("hostname", "a string", hostname);
+  }
+  if (typeof port !== "number") throw invalid("port", "a number", port);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+    throw invalid("port", "a whole number from 0 to 65535", port, RangeError);
+  }
+  if (
+    signals !== false
+    && (!Array.isArray(signals) || signals.some((signal) => typeof signal !== "string"))
+  ) {
+    throw invalid("signals", "an array of signal names or false", signals);
+  }
+  if (onError !== undefined && typeof onError !== "function") {
+    throw invalid("onError", "a function", onError);
+  }
+  return {
+    hostname,
+    port,
+    signals: signals === false ? [] : signals,
+    gracePeriod: duration("gracePeriod", options.gracePeriod, 10_000, true),
+    drainDelay: duration("drainDelay", options.drainDelay, 0, false),
+    idleGrace: duration("idleGrace", options.idleGrace, 100, false),
+    onError: onError
+      ?? ((error, context) => console.error("lastcall: handler error", error, context)),
+  };
+}
+
+// ---- src/_abort.ts ----
+
+// Waiting on signals, for the shutdown sequence and the runtime shims.
+
+
+/** Resolves once `signal` has aborted (at once if it already has). */
+function _untilAborted(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) =>
+    signal.addEventListener("abort", () => resolve(), { once: true })
+  );
+}
+
+/** Waits for `work`, but at most `ms`: for a native shutdown that might not end. */
+async function _atMost(work: Promise<unknown> | undefined, ms: number): Promise<void> {
+  using bound = Deadline.after(ms);
+  await Promise.race([work, _untilAborted(bound.signal)]);
+}
+
+// ---- src/http_handler.ts ----
+
+// The runtime-neutral part of HTTP serving: the health path, turning a
+// handler's throw into a 500 reported to onError, and the RequestInfo.
+
+
+function plain(status: number, body: string, method: string): Response {
+  return new Response(method === "HEAD" ? null : body, {
+    status,
+    headers: { "content-type": "text/plain; charset=utf-8" },
+  });
+}
+
+/** The path of a request URL, absolute or relative; never throws. */
+function pathOf(url: string): string {
+  const start = url.charCodeAt(0) === 47 ? 0 : url.indexOf("/", url.indexOf("://") + 3);
+  if (start === -1) return "/";
+  const end = url.slice(start).search(/[?#]/);
+  return end === -1 ? url.slice(start) : url.slice(start, start + end);
+}
+
+/** Wraps the user's fetch handler for a shim. */
+function _httpHandler(
+  options: HttpOptions,
+  resolved: ResolvedOptions,
+  shutdown: AbortSignal,
+): HttpHandler {
+  const { fetch, health } = options;
+  const fail = (error: unknown, request: Request, info: ShimRequestInfo): Response => {
+    resolved.onError(error, { remoteAddr: info.remoteAddr, request });
+    return plain(500, "Internal Server Error\n", request.method);
+  };
+  const check = (response: unknown, request: Request, info: ShimRequestInfo): Response => {
+    if (response instanceof Response) return response;
+    return fail(
+      new TypeError(`The fetch handler must return a Response: received ${String(response)}`),
+      request,
+      info,
+    );
+  };
+  // Synchronous where the handler is: no promise per request for a handler
+  // that returns its Response at once.
+  return (request, info) => {
+    if (health !== undefined && (request.method === "GET" || request.method === "HEAD")) {
+      // Cheap test first: most requests are not for the health path.
+      if (request.url.includes(health) && pathOf(request.url) === health) {
+        return shutdown.aborted
+          ? plain(503, "draining\n", request.method)
+          : plain(200, "ok\n", request.method);
+      }
+    }
+    let result: Response | Promise<Response>;
+    try {
+      result = fetch(request, info);
+    } catch (error) {
+      return fail(error, request, info);
+    }
+    if (result instanceof Response) return result;
+    return Promise.resolve(result).then(
+      (response) => check(response, request, info),
+      (error) => fail(error, request, info),
+    );
+  };
+}
+
+/**
+ * The response with `Connection: close`, so the client (or proxy) retires the
+ * connection itself after it. Responses with immutable headers are copied.
+ */
+function _withConnectionClose(response: Response): Response {
+  try {
+    response.headers.set("connection", "close");
+    return response;
+  } catch {
+    const copy = new Response(response.body, response);
+    copy.headers.set("connection", "close");
+    return copy;
+  }
+}
+
+/** The 503 a handler still pending at the deadline is answered with, where nothing else can end it. */
+function _deadlineResponse(): Response {
+  return new Response("Service Unavailable: the server is shutting down\n", {
+    status: 503,
+    headers: { "content-type": "text/plain; charset=utf-8", connection: "close" },
+  });
+}
+
+// ---- src/tracked_serving.ts ----
+
+// The drain of every serving mode that sees its connections (raw TCP on all
+// runtimes, HTTP on Node): a Tracker, plus the connections that closed by
+// themselves during drainDelay, which count as drained.
+
+
+/** A Tracker for a server whose shutdown begins when `shutdown` aborts. */
+function _trackerFor(shutdown: AbortSignal): Tracker & { closedDuringDelay: number } {
+  const tracker = Object.assign(
+    new Tracker({
+      onStateChange: (_conn, _from, to) => {
+        if (to === "closed" && shutdown.aborted && !tracker.draining) tracker.closedDuringDelay++;
+      },
+    }),
+    { closedDuringDelay: 0 },
+  );
+  return tracker;
+}
+
+/**
+ * A Serving that drains through `tracker`, which cuts every tracked socket
+ * when the deadline passes; `destroyAll` also cuts those it no longer tracks.
+ */
+function _trackedServing(
+  addr: Addr,
+  tracker: Tracker & { closedDuringDelay: number },
+  closeListener: () => void,
+  destroyAll?: () => void,
+): Serving {
+  return {
+    addr,
+    closeListener,
+    async drain(signal: AbortSignal): Promise<DrainCounts> {
+      const onForce = (): void => destroyAll?.();
+      signal.addEventListener("abort", onForce, { once: true });
+      if (signal.aborted) onForce();
+      try {
+        const { closedIdle, drained, forced } = await tracker.shutdown(signal);
+        return { closedIdle, drained: drained + tracker.closedDuringDelay, forced };
+      } finally {
+        signal.removeEventListener("abort", onForce);
+      }
+    },
+  };
+}
+
+// ---- src/serve_tcp.ts ----
+
+// Raw TCP serving: one TcpConn per accepted socket, handed to the handler.
+
+
+/** Listens on TCP and serves each connection with `connection`. */
+async function _serveTcp(
+  shim: Shim,
+  options: ResolvedOptions,
+  connection: TcpOptions["connection"],
+  shutdown: AbortSignal,
+): Promise<Serving> {
+  const tracker = _trackerFor(shutdown);
+  const conns = new Set<TcpConn>();
+  const listener = await shim.listenTcp(options.hostname, options.port, (socket) => {
+    const conn = new TcpConn(socket, tracker, shutdown, options.idleGrace);
+    conns.add(conn);
+    socket.closed.then(() => conns.delete(conn));
+    const serve = async (): Promise<void> => {
+      try {
+        await connection(conn);
+      } catch (error) {
+        options.onError(error, { remoteAddr: conn.remoteAddr });
+      }
+      conn.close();
+    };
+    void serve();
+  });
+  return _trackedServing(
+    listener.addr,
+    tracker,
+    () => listener.close(),
+    () => conns.forEach((conn) => conn.destroy()),
+  );
+}
+
+// ---- src/runtime/cuttable_body.ts ----
+
+// A response whose body can be cut: for Deno, where nothing else can end a
+// streaming response that is still running at the shutdown deadline.
+
+/** The response, re-wrapped so that calling `cut()` errors its body stream. */
+function _cuttable(response: Response): { response: Response; cut: () => void } {
+  const body = response.body;
+  if (body === null) return { response, cut: () => {} };
+  const reader = body.getReader();
+  let controller!: ReadableStreamDefaultController<Uint8Array>;
+  const stream = new ReadableStream<Uint8Array>({
+    start(c) {
+      controller = c;
+    },
+    async pull(c) {
+      const { done, value } = await reader.read();
+      if (done) c.close();
+      else c.enqueue(value);
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  });
+  const cut = (): void => {
+    try {
+      controller.error(new Error("The response was cut at the shutdown deadline"));
+    } catch {
+      // Already closed or errored.
+    }
+    reader.cancel().catch(() => {});
+  };
+  const { status, statusText, headers } = response;
+  return { response: new Response(stream, { status, statusText, headers }), cut };
+}
+
+// ---- src/runtime/types.ts ----
+
+// The few structural types of Deno's and Bun's APIs that the shims use, so
+// the library needs neither @types/deno nor @types/bun (which conflict with
+// each other and with @types/node in users' builds).
+
+interface DenoNetAddr {
+  transport: string;
+  hostname: string;
+  port: number;
+}
+
+interface DenoConn {
+  readonly remoteAddr: DenoNetAddr;
+  read(buffer: Uint8Array): Promise<number | null>;
+  write(data: Uint8Array): Promise<number>;
+  closeWrite(): Promise<void>;
+  close(): void;
+  setNoDelay(noDelay?: boolean): void;
+  setKeepAlive(keepAlive?: boolean): void;
+}
+
+interface DenoListener extends AsyncIterable<DenoConn> {
+  readonly addr: DenoNetAddr;
+  accept(): Promise<DenoConn>;
+  close(): void;
+}
+
+interface DenoNamespace {
+  listen(options: { hostname?: string; port: number; transport?: "tcp" }): DenoListener;
+  addSignalListener(signal: string, handler: () => void): void;
+  removeSignalListener(signal: string, handler: () => void): void;
+}
+
+interface BunSocket<Data> {
+  data: Data;
+  readonly remoteAddress: string;
+  readonly remotePort?: number;
+  write(data: Uint8Array): number;
+  shutdown(halfClose?: boolean): void;
+  end(): void;
+  terminate(): void;
+  pause(): void;
+  resume(): void;
+  setNoDelay?(noDelay?: boolean): boolean;
+  setKeepAlive?(enable?: boolean, initialDelay?: number): boolean;
+}
+
+interface BunSocketHandler<Data> {
+  open?(socket: BunSocket<Data>): void;
+  data?(socket: BunSocket<Data>, data: Uint8Array): void;
+  drain?(socket: BunSocket<Data>): void;
+  end?(socket: BunSocket<Data>): void;
+  close?(socket: BunSocket<Data>, error?: Error): void;
+  error?(socket: BunSocket<Data>, error: Error): void;
+}
+
+interface BunTcpListener {
+  readonly hostname: string;
+  readonly port: number;
+  stop(closeActiveConnections?: boolean): void;
+}
+
+interface BunNamespace {
+  listen<Data>(options: {
+    hostname: string;
+    port: number;
+    allowHalfOpen?: boolean;
+    socket: BunSocketHandler<Data>;
+  }): BunTcpListener;
+}
+
+interface DenoServeHandlerInfo {
+  remoteAddr: DenoNetAddr;
+  completed?: Promise<void>;
+}
+
+interface DenoHttpServer {
+  readonly addr: DenoNetAddr;
+  readonly finished: Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+interface DenoServeOptions {
+  hostname?: string;
+  port: number;
+  onListen?: (addr: DenoNetAddr) => void;
+  onError?: (error: unknown) => Response | Promise<Response>;
+}
+
+interface DenoServe {
+  serve(
+    options: DenoServeOptions,
+    handler: (request: Request, info: DenoServeHandlerInfo) => Response | Promise<Response>,
+  ): DenoHttpServer;
+}
+
+interface BunServer {
+  readonly hostname: string;
+  readonly port: number;
+  readonly pendingRequests: number;
+  stop(closeActiveConnections?: boolean): Promise<void>;
+  requestIP(request: Request): { address: string; port: number } | null;
+}
+
+interface BunServe {
+  serve(options: {
+    hostname: string;
+    port: number;
+    fetch(request: Request, server: BunServer): Response | Promise<Response>;
+    error?(error: Error): Response | Promise<Response>;
+  }): BunServer;
+}
+
+// ---- src/runtime/deno.ts ----
+
+// Deno's shim: Deno.listen connections behind the RawSocket interface, and
+// Deno.serve for HTTP.
+
+
+const denoEncoder = new TextEncoder();
+const Deno = (globalThis as unknown as { Deno: DenoNamespace & DenoServe }).Deno;
+
+const READ_SIZE = 64 * 1024;
+
+class DenoSocket implements RawSocket {
+  readonly remoteAddr: Addr;
+  readonly closed: Promise<void>;
+  readonly #conn: DenoConn;
+  readonly #buffer = new Uint8Array(READ_SIZE);
+  #resolveClosed!: () => void;
+  #isClosed = false;
+  /** Writes run one after another; Deno's write may take only part of the bytes. */
+  #writes: Promise<void> = Promise.resolve();
+
+  constructor(conn: DenoConn) {
+    this.#conn = conn;
+    this.remoteAddr = { hostname: conn.remoteAddr.hostname, port: conn.remoteAddr.port };
+    this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
+  }
+
+  async read(): Promise<Uint8Array | null> {
+    if (this.#isClosed) return null;
+    try {
+      const n = await this.#conn.read(this.#buffer);
+      // Each chunk gets its own copy: the read buffer is reused.
+      return n === null ? null : this.#buffer.slice(0, n);
+    } catch {
+      return null; // reset, or closed while reading
+    }
+  }
+
+  write(input: Uint8Array | string): Promise<void> {
+    const data = typeof input === "string" ? denoEncoder.encode(input) : input;
+    if (this.#isClosed) return Promise.reject(_connClosedError());
+    const written = this.#writes.then(async () => {
+      if (this.#isClosed) throw _connClosedError();
+      let offset = 0;
+      while (offset < data.byteLength) offset += await this.#conn.write(data.subarray(offset));
+    });
+    this.#writes = written.catch(() => {});
+    return written;
+  }
+
+  async closeWrite(): Promise<void> {
+    await this.#writes;
+    if (this.#isClosed) return;
+    try {
+      await this.#conn.closeWrite();
+    } catch {
+      // Already gone: the peer reset it.
+    }
+  }
+
+  destroy(): void {
+    if (this.#isClosed) return;
+    this.#isClosed = true;
+    try {
+      this.#conn.close();
+    } catch {
+      // Already closed.
+    }
+    this.#resolveClosed();
+  }
+}
+
+function listenDenoTcp(
+  hostname: string | undefined,
+  port: number,
+  accept: (socket: RawSocket) => void,
+): Promise<TcpListener> {
+  const listener = Deno.listen({ hostname, port, transport: "tcp" });
+  (async () => {
+    try {
+      for await (const conn of listener) {
+        try {
+          conn.setNoDelay(true);
+          conn.setKeepAlive(true);
+        } catch {
+          // The peer may already be gone; reading will tell.
+        }
+        accept(new DenoSocket(conn));
+      }
+    } catch {
+      // The listener was closed.
+    }
+  })();
+  return Promise.resolve({
+    addr: { hostname: listener.addr.hostname, port: listener.addr.port },
+    close: () => {
+      try {
+        listener.close();
+      } catch {
+        // Already closed.
+      }
+    },
+  });
+}
+
+function onDenoSignal(signal: string, handler: () => void): () => void {
+  Deno.addSignalListener(signal, handler);
+  return () => Deno.removeSignalListener(signal, handler);
+}
+
+/** A request being served, until Deno reports its response sent. */
+interface InFlight {
+  /** Ends it at the deadline, where that is possible. */
+  cut: () => void;
+}
+
+/**
+ * Deno.serve hides its connections, so requests are counted instead: those
+ * finished after shutdown began are drained, those still in flight at the
+ * deadline forced. Deno's own shutdown() closes the listener and idle
+ * connections and drains, but waits forever for a handler that never settles:
+ * at the deadline one still pending is answered with a 503, and a body that
+ * began streaming during shutdown is cut. (Wrapping every body to make it
+ * cuttable would halve Deno's throughput, so bodies sent before shutdown
+ * began are left alone: see README.)
+ */
+function serveDenoHttp(options: HttpServeOptions): Promise<Serving> {
+  const { handler, shutdown } = options;
+  const inFlight = new Set<InFlight>();
+  const counts: DrainCounts = { closedIdle: 0, drained: 0, forced: 0 };
+  let wakeDrain: (() => void) | undefined;
+  const finish = (request: InFlight): void => {
+    if (!inFlight.delete(request)) return;
+    if (shutdown.aborted) counts.drained++;
+    if (inFlight.size === 0) wakeDrain?.();
+  };
+  /** Once shutdown began: Connection: close, and a body the deadline can cut. */
+  const prepare = (response: Response, request: Request, entry: InFlight): Response => {
+    if (!shutdown.aborted) return response;
+    response = _withConnectionClose(response);
+    if (response.body === null || request.method === "HEAD") return response;
+    const cuttable = _cuttable(response);
+    entry.cut = cuttable.cut;
+    return cuttable.response;
+  };
+  const server = Deno.serve(
+    { hostname: options.hostname, port: options.port, onListen: () => {} },
+    (request, info) => {
+      const entry: InFlight = { cut: () => {} };
+      inFlight.add(entry);
+      const done = (): void => finish(entry);
+      if (info.completed) info.completed.then(done, done);
+      const result = handler(request, { remoteAddr: info.remoteAddr, shutdown });
+      if (result instanceof Response) {
+        if (!info.completed) queueMicrotask(done);
+        return prepare(result, request, entry);
+      }
+      return new Promise<Response>((resolve) => {
+        entry.cut = () => resolve(_deadlineResponse());
+        result.then((response) => {
+          if (!info.completed) queueMicrotask(done);
+          resolve(prepare(response, request, entry));
+        });
+      });
+    },
+  );
+  let shuttingDown: Promise<void> | undefined;
+  return Promise.resolve({
+    addr: { hostname: server.addr.hostname, port: server.addr.port },
+    closeListener: () => {
+      shuttingDown = server.shutdown();
+    },
+    async drain(signal: AbortSignal): Promise<DrainCounts> {
+      if (inFlight.size > 0) {
+        await Promise.race([new Promise<void>((wake) => wakeDrain = wake), _untilAborted(signal)]);
+      }
+      for (const request of [...inFlight]) {
+        inFlight.delete(request);
+        counts.forced++;
+        request.cut();
+      }
+      // With nothing in flight Deno's shutdown ends at once; a body sent
+      // before shutdown began cannot be cut, so do not wait on it long.
+      await _atMost(shuttingDown, 1_000);
+      return counts;
+    },
+  });
+}
+
+/** The shim for Deno. */
+const denoShim: Shim = {
+  runtime: "deno",
+  listenTcp: listenDenoTcp,
+  serveHttp: serveDenoHttp,
+  onSignal: onDenoSignal,
+};
+
+// ---- src/runtime/node_http.ts ----
+
+// Node's HTTP connection tracking, shared by the fetch adapter and by
+// `{ server }`: each socket is a tracked connection, active while it has a
+// response in flight; once shutdown begins every response that has not sent
+// its headers yet gets `Connection: close`.
+
+
+const kState = Symbol("lastcall.socket");
+
+/**
+ * What lastcall keeps per socket, on the socket itself. It is also the
+ * socket's handle in the Tracker: closing it closes the socket fully, as
+ * Node's own closeIdleConnections and Go do, so Node's parser reads nothing
+ * more and a request racing in never reaches a handler (the client sees the
+ * close and may retry). The last response is already with the kernel, which
+ * still delivers it; with nothing unread the peer sees FIN.
+ */
+class SocketState {
+  readonly socket: net.Socket;
+  conn!: TrackedConn;
+  inFlight = 0;
+
+  constructor(socket: net.Socket) {
+    this.socket = socket;
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+type StatefulSocket = net.Socket & { [kState]?: SocketState };
+
+// A socket's close is watched only while it has no response in flight; while
+// it has, its responses' close events tell. Node itself adds a close listener
+// per response: a third listener kept beside Node's and that one would grow
+// the socket's listener array for good, about 200 bytes per connection.
+// The listeners are shared: `this` is the emitter, so no closure is made per
+// connection or per request.
+function onSocketClose(this: StatefulSocket): void {
+  this[kState]?.conn.closed();
+}
+
+function requestStarted(socket: StatefulSocket): void {
+  const state = socket[kState];
+  if (state === undefined) return;
+  if (state.inFlight++ === 0) socket.off("close", onSocketClose);
+  state.conn.active();
+}
+
+function responseEnded(response: http.ServerResponse): void {
+  const socket = response.req.socket as StatefulSocket;
+  const state = socket[kState];
+  if (state === undefined) return;
+  if (socket.destroyed) {
+    state.conn.closed();
+  } else if (--state.inFlight === 0) {
+    socket.on("close", onSocketClose);
+    state.conn.idle();
+  }
+}
+
+function isHttpServer(server: net.Server): server is http.Server {
+  return "headersTimeout" in server;
+}
+
+/**
+ * Tracks `server`'s connections and listens on it.
+ *
+ * @throws {TypeError} When `server` is not a node:net server, or already listens.
+ */
+async function _serveNodeServer(
+  server: unknown,
+  options: Omit<HttpServeOptions, "handler">,
+): Promise<Serving> {
+  const candidate = server as net.Server | undefined;
+  if (
+    typeof candidate !== "object" || candidate === null
+    || typeof candidate.listen !== "function" || typeof candidate.on !== "function"
+  ) {
+    throw new TypeError(
+      `Cannot serve as 'server' must be a node:http, node:https or node:net server: received ${
+        String(server)
+      }`,
+    );
+  }
+  if (candidate.listening) {
+    throw new TypeError(
+      "Cannot serve as 'server' is already listening: pass it before calling listen(), so lastcall sees every connection",
+    );
+  }
+  const { shutdown } = options;
+  const tracker = _trackerFor(shutdown);
+  const http = isHttpServer(candidate);
+
+  // TLS servers hand requests the TLS socket, so that is the one tracked.
+  const connectionEvent = candidate instanceof tls.Server ? "secureConnection" : "connection";
+  candidate.on(connectionEvent, (socket: StatefulSocket) => {
+    const state = new SocketState(socket);
+    state.conn = tracker.track(state);
+    socket[kState] = state;
+    socket.on("close", onSocketClose);
+    // A plain TCP server has no request boundary: its connections count as
+    // busy until they close or the deadline cuts them.
+    if (!http) state.conn.active();
+  });
+
+  if (http) {
+    // Responses in flight, to mark them Connection: close when shutdown begins.
+    const responses = new Set<http.ServerResponse>();
+    function onResponseClose(this: http.ServerResponse): void {
+      responses.delete(this);
+      responseEnded(this);
+    }
+    candidate.prependListener("request", (request, response) => {
+      if (shutdown.aborted) response.setHeader("connection", "close");
+      requestStarted(request.socket);
+      responses.add(response);
+      response.on("close", onResponseClose);
+    });
+    shutdown.addEventListener("abort", () => {
+      for (const response of responses) {
+        if (!response.headersSent) response.setHeader("connection", "close");
+      }
+    }, { once: true });
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    candidate.once("error", reject);
+    candidate.listen({ port: options.port, host: options.hostname }, () => {
+      candidate.off("error", reject);
+      resolve();
+    });
+  });
+  const address = candidate.address() as net.AddressInfo;
+  return _trackedServing(
+    { hostname: address.address, port: address.port },
+    tracker,
+    () => void candidate.close(),
+  );
+}
+
+// ---- src/runtime/pull_reader.ts ----
+
+// Pull reads over a push-style socket (node:net, Bun.listen): chunks wait
+// here until asked for; past a high-water mark the socket is paused, so the
+// rest stays in the kernel. Pausing at the first waiting chunk instead made
+// every pipelined read pay a pause and a resume (a third of Node's
+// throughput at redis-benchmark -P 16).
+
+/** Bytes that may wait here before the socket is paused. */
+const HIGH_WATER_MARK = 64 * 1024;
+
+/** Turns pushed chunks into `read()` calls. */
+class PullReader {
+  readonly #pause: () => void;
+  readonly #resume: () => void;
+  #queue: Uint8Array[] = [];
+  #queued = 0;
+  #paused = false;
+  #reader: ((chunk: Uint8Array | null) => void) | undefined;
+  #ended = false;
+
+  constructor(pause: () => void, resume: () => void) {
+    this.#pause = pause;
+    this.#resume = resume;
+  }
+
+  /** A chunk arrived from the peer. */
+  push(chunk: Uint8Array): void {
+    const reader = this.#reader;
+    if (reader !== undefined) {
+      this.#reader = undefined;
+      reader(chunk);
+      return;
+    }
+    this.#queue.push(chunk);
+    this.#queued += chunk.byteLength;
+    if (this.#queued > HIGH_WATER_MARK && !this.#paused) {
+      this.#paused = true;
+      this.#pause();
+    }
+  }
+
+  /** The peer closed, reset, or the socket is gone: reads end with null. */
+  end(): void {
+    this.#ended = true;
+    const reader = this.#reader;
+    this.#reader = undefined;
+    reader?.(null);
+  }
+
+  /** The next chunk, or null once ended. */
+  read(): Promise<Uint8Array | null> {
+    const chunk = this.#queue.shift();
+    if (chunk !== undefined) {
+      this.#queued -= chunk.byteLength;
+      if (this.#paused && this.#queued <= HIGH_WATER_MARK) {
+        this.#paused = false;
+        this.#resume();
+      }
+      return Promise.resolve(chunk);
+    }
+    if (this.#ended) return Promise.resolve(null);
+    return new Promise((resolve) => this.#reader = resolve);
+  }
+}
+
+// ---- src/runtime/bun.ts ----
+
+// Bun's shim: Bun.listen sockets behind the RawSocket interface, and Bun.serve
+// for HTTP.
+
+
+const bunEncoder = new TextEncoder();
+const Bun = (globalThis as unknown as { Bun: BunNamespace & BunServe }).Bun;
+
+/** Pull reads and awaited writes over Bun's push-style socket handlers. */
+class BunRawSocket implements RawSocket {
+  readonly remoteAddr: Addr;
+  readonly closed: Promise<void>;
+  readonly #socket: BunSocket<BunRawSocket>;
+  readonly #reader: PullReader;
+  #isClosed = false;
+  /** Bytes Bun did not take yet, written on drain, in order. */
+  #unsent: Array<{ data: Uint8Array; resolve: () => void; reject: (e: unknown) => void }> = [];
+  #resolveClosed!: () => void;
+
+  constructor(socket: BunSocket<BunRawSocket>) {
+    this.#socket = socket;
+    this.remoteAddr = { hostname: socket.remoteAddress, port: socket.remotePort ?? 0 };
+    this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
+    this.#reader = new PullReader(() => socket.pause(), () => socket.resume());
+  }
+
+  onData(chunk: Uint8Array): void {
+    this.#reader.push(chunk);
+  }
+
+  onEnd(): void {
+    this.#reader.end();
+  }
+
+  onDrain(): void {
+    while (this.#unsent.length > 0) {
+      const next = this.#unsent[0];
+      const written = this.#socket.write(next.data);
+      if (written < next.data.byteLength) {
+        next.data = next.data.subarray(Math.max(written, 0));
+        return;
+      }
+      this.#unsent.shift();
+      next.resolve();
+    }
+  }
+
+  onClose(): void {
+    if (this.#isClosed) return;
+    this.#isClosed = true;
+    this.onEnd();
+    for (const { reject } of this.#unsent.splice(0)) reject(_connClosedError());
+    this.#resolveClosed();
+  }
+
+  read(): Promise<Uint8Array | null> {
+    return this.#reader.read();
+  }
+
+  write(input: Uint8Array | string): Promise<void> {
+    let data = typeof input === "string" ? bunEncoder.encode(input) : input;
+    if (this.#isClosed) return Promise.reject(_connClosedError());
+    if (this.#unsent.length === 0) {
+      const written = this.#socket.write(data);
+      if (written >= data.byteLength) return Promise.resolve();
+      data = data.subarray(Math.max(written, 0));
+    }
+    return new Promise((resolve, reject) => this.#unsent.push({ data, resolve, reject }));
+  }
+
+  async closeWrite(): Promise<void> {
+    if (this.#unsent.length > 0) {
+      await new Promise<void>((resolve, reject) =>
+        this.#unsent.push({ data: new Uint8Array(0), resolve, reject })
+      ).catch(() => {});
+    }
+    if (!this.#isClosed) this.#socket.shutdown();
+  }
+
+  destroy(): void {
+    if (this.#isClosed) return;
+    this.#socket.end();
+    this.onClose();
+  }
+}
+
+function listenBunTcp(
+  hostname: string | undefined,
+  port: number,
+  accept: (socket: RawSocket) => void,
+): Promise<TcpListener> {
+  const listener = Bun.listen<BunRawSocket>({
+    hostname: hostname ?? "0.0.0.0",
+    port,
+    allowHalfOpen: true,
+    socket: {
+      open(socket) {
+        socket.setNoDelay?.(true);
+        socket.setKeepAlive?.(true);
+        socket.data = new BunRawSocket(socket);
+        accept(socket.data);
+      },
+      data: (socket, chunk) => socket.data.onData(chunk),
+      drain: (socket) => socket.data.onDrain(),
+      end: (socket) => socket.data.onEnd(),
+      close: (socket) => socket.data?.onClose(),
+      error: (socket) => socket.data?.onEnd(),
+    },
+  });
+  return Promise.resolve({
+    addr: { hostname: listener.hostname, port: listener.port },
+    close: () => listener.stop(false),
+  });
+}
+
+function onBunSignal(signal: string, handler: () => void): () => void {
+  process.on(signal, handler);
+  return () => process.off(signal, handler);
+}
+
+/** RequestInfo whose remoteAddr is looked up only when read. */
+class BunRequestInfo {
+  readonly shutdown: AbortSignal;
+  readonly #server: BunServer;
+  readonly #request: Request;
+
+  constructor(server: BunServer, request: Request, shutdown: AbortSignal) {
+    this.#server = server;
+    this.#request = request;
+    this.shutdown = shutdown;
+  }
+
+  get remoteAddr(): Addr {
+    const ip = this.#server.requestIP(this.#request);
+    return { hostname: ip?.address ?? "", port: ip?.port ?? 0 };
+  }
+}
+
+/**
+ * Bun.serve hides its connections, so requests are counted instead: those in
+ * flight when shutdown began or started after it are drained unless still
+ * pending at the deadline, which are forced. Bun's own stop() closes the
+ * listener and idle connections and resolves once the last request is done;
+ * stop(true) cuts the rest at the deadline.
+ */
+function serveBunHttp(options: HttpServeOptions): Promise<Serving> {
+  const { handler, shutdown } = options;
+  let startedDuringShutdown = 0;
+  const closing = (response: Response): Response =>
+    shutdown.aborted ? _withConnectionClose(response) : response;
+  let inFlightAtShutdown = 0;
+  const server = Bun.serve({
+    hostname: options.hostname ?? "0.0.0.0",
+    port: options.port,
+    fetch(request, bunServer) {
+      if (shutdown.aborted) startedDuringShutdown++;
+      // Bun gives an HTTP/1.0 request without Host (HAProxy's default health
+      // check) a relative URL, which new URL() rejects: make it absolute.
+      if (request.url.charCodeAt(0) === 47) {
+        request = new Request(
+          `http://${bunServer.hostname}:${bunServer.port}${request.url}`,
+          request,
+        );
+      }
+      const result = handler(request, new BunRequestInfo(bunServer, request, shutdown));
+      return result instanceof Response ? closing(result) : result.then(closing);
+    },
+  });
+  shutdown.addEventListener("abort", () => inFlightAtShutdown = server.pendingRequests, {
+    once: true,
+  });
+  let stopped: Promise<void> | undefined;
+  return Promise.resolve({
+    addr: { hostname: server.hostname, port: server.port },
+    closeListener: () => {
+      stopped = server.stop();
+    },
+    async drain(signal: AbortSignal): Promise<DrainCounts> {
+      let forced = 0;
+      let drainedInTime = false;
+      await Promise.race([stopped?.then(() => drainedInTime = true), _untilAborted(signal)]);
+      if (!drainedInTime) {
+        forced = server.pendingRequests;
+        await _atMost(server.stop(true), 1_000);
+      }
+      const drained = Math.max(0, inFlightAtShutdown + startedDuringShutdown - forced);
+      return { closedIdle: 0, drained, forced };
+    },
+  });
+}
+
+/** The shim for Bun. */
+const bunShim: Shim = {
+  runtime: "bun",
+  listenTcp: listenBunTcp,
+  serveHttp: serveBunHttp,
+  // Bun's node:http reports a connection only with its first request, so
+  // connections that never send one are not seen (see README).
+  serveNodeServer: _serveNodeServer,
+  onSignal: onBunSignal,
+};
+
+// ---- src/runtime/node_request.ts ----
+
+// A web Request over a node:http request, built lazily: method, url, headers
+// and signal are computed on first use, and a real Request (for the body and
+// everything else) only when the handler asks for it. Most handlers read the
+// method, the URL and a header or two, so most requests never pay for
+// Headers, URL parsing, an AbortController and a body stream.
+
+
+function toHeaders(raw: string[]): Headers {
+  const headers = new Headers();
+  for (let i = 0; i < raw.length; i += 2) headers.append(raw[i], raw[i + 1]);
+  return headers;
+}
+
+/** A `Request` whose parts are made from `incoming` when first read. */
+class _NodeRequest {
+  #incoming: http.IncomingMessage;
+  #outgoing: http.ServerResponse;
+  #url?: string;
+  #headers?: Headers;
+  #controller?: AbortController;
+  #request?: Request;
+
+  constructor(incoming: http.IncomingMessage, outgoing: http.ServerResponse) {
+    this.#incoming = incoming;
+    this.#outgoing = outgoing;
+  }
+
+  get method(): string {
+    return this.#incoming.method ?? "GET";
+  }
+
+  get url(): string {
+    return this.#url ??= `http://${this.#incoming.headers.host ?? "localhost"}${
+      this.#incoming.url ?? "/"
+    }`;
+  }
+
+  get headers(): Headers {
+    return this.#headers ??= toHeaders(this.#incoming.rawHeaders);
+  }
+
+  /** Aborts when the client goes away before the response is complete. */
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      const controller = new AbortController();
+      const outgoing = this.#outgoing;
+      const onClose = () => {
+        if (!outgoing.writableFinished) controller.abort();
+      };
+      if (outgoing.closed) onClose();
+      else outgoing.once("close", onClose);
+      this.#controller = controller;
+    }
+    return this.#controller.signal;
+  }
+
+  #real(): Request {
+    if (this.#request === undefined) {
+      const method = this.method;
+      const init: RequestInit & { duplex?: "half" } = {
+        method,
+        headers: this.headers,
+        signal: this.signal,
+      };
+      if (method !== "GET" && method !== "HEAD") {
+        init.body = Readable.toWeb(this.#incoming) as unknown as ReadableStream<Uint8Array>;
+        init.duplex = "half";
+      }
+      this.#request = new Request(this.url, init);
+    }
+    return this.#request;
+  }
+
+  static {
+    // Everything else a Request has is answered by the real one.
+    const own = new Set(Reflect.ownKeys(_NodeRequest.prototype));
+    for (const key of Reflect.ownKeys(Request.prototype)) {
+      if (own.has(key)) continue;
+      const descriptor = Object.getOwnPropertyDescriptor(Request.prototype, key)!;
+      if (descriptor.get !== undefined) {
+        Object.defineProperty(_NodeRequest.prototype, key, {
+          get(this: _NodeRequest) {
+            return Reflect.get(this.#real(), key);
+          },
+          configurable: true,
+        });
+      } else if (typeof descriptor.value === "function") {
+        Object.defineProperty(_NodeRequest.prototype, key, {
+          value(this: _NodeRequest, ...args: unknown[]) {
+            const request = this.#real();
+            return (descriptor.value as (...args: unknown[]) => unknown).apply(request, args);
+          },
+          configurable: true,
+          writable: true,
+        });
+      }
+    }
+    Object.setPrototypeOf(_NodeRequest.prototype, Request.prototype);
+  }
+}
+
+// ---- src/runtime/node_fetch.ts ----
+
+// Node's fetch adapter: node:http requests in, web Requests to the handler,
+// web Responses streamed back with backpressure. Bodies are never buffered
+// whole.
+
+
+function waitForDrain(outgoing: http.ServerResponse): Promise<boolean> {
+  return new Promise((resolve) => {
+    const done = (drained: boolean) => () => {
+      outgoing.off("drain", onDrain);
+      outgoing.off("close", onClose);
+      resolve(drained);
+    };
+    const onDrain = done(true);
+    const onClose = done(false);
+    outgoing.on("drain", onDrain);
+    outgoing.on("close", onClose);
+  });
+}
+
+/** Streams `reader` to `outgoing` after `first`, the first chunk already sent. */
+async function writeRest(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  outgoing: http.ServerResponse,
+  next: Promise<ReadableStreamReadResult<Uint8Array>>,
+): Promise<void> {
+  for (;;) {
+    const { done, value } = await next;
+    if (done) break;
+    if (!outgoing.write(value) && !(await waitForDrain(outgoing))) {
+      await reader.cancel();
+      return; // the client went away
+    }
+    next = reader.read();
+  }
+  outgoing.end();
+}
+
+/**
+ * Writes the head and the body. A body that is complete once its first chunk
+ * is read (a string, bytes, JSON: most responses) goes out as one write with
+ * Content-Length; any other streams chunk by chunk, the first chunk leaving
+ * no later than the end of the current tick.
+ */
+async function writeHeadAndBody(
+  status: number,
+  statusText: string | undefined,
+  headers: string[],
+  body: ReadableStream<Uint8Array>,
+  outgoing: http.ServerResponse,
+): Promise<void> {
+  const reader = body.getReader();
+  try {
+    const first = await reader.read();
+    if (first.done) {
+      outgoing.writeHead(status, statusText, headers).end();
+      return;
+    }
+    let sent = false;
+    const send = () => {
+      if (sent) return;
+      sent = true;
+      outgoing.writeHead(status, statusText, headers).write(first.value);
+    };
+    process.nextTick(send);
+    const second = reader.read();
+    const { done } = await second;
+    if (done && !sent) {
+      sent = true;
+      if (!headers.includes("content-length")) {
+        headers.push("content-length", String(first.value.byteLength));
+      }
+      outgoing.writeHead(status, statusText, headers).end(first.value);
+      return;
+    }
+    send();
+    if (outgoing.writableNeedDrain && !(await waitForDrain(outgoing))) {
+      await reader.cancel();
+      return; // the client went away
+    }
+    await writeRest(reader, outgoing, second);
+  } catch (error) {
+    // The body failed mid-stream: cut the response so the client sees it incomplete.
+    outgoing.destroy(error as Error);
+  } finally {
+    reader.releaseLock();
+  }
+}
+
+function writeResponse(
+  response: Response,
+  outgoing: http.ServerResponse,
+  isHead: boolean,
+): Promise<void> | undefined {
+  // Connection: close, once set for shutdown, stays.
+  const keepConnection = outgoing.hasHeader("connection");
+  const headers: string[] = [];
+  for (const [name, value] of response.headers) {
+    if (name !== "connection" || !keepConnection) headers.push(name, value);
+  }
+  const statusText = response.statusText || undefined;
+  const body = response.body;
+  if (body === null || isHead) {
+    body?.cancel().catch(() => {});
+    outgoing.writeHead(response.status, statusText, headers).end();
+    return;
+  }
+  return writeHeadAndBody(response.status, statusText, headers, body, outgoing);
+}
+
+/** A node:http request listener that serves `handler`. */
+function _fetchListener(
+  handler: HttpHandler,
+  shutdown: AbortSignal,
+): (incoming: http.IncomingMessage, outgoing: http.ServerResponse) => void {
+  return (incoming, outgoing) => {
+    const socket = incoming.socket;
+    const remoteAddr: Addr = {
+      hostname: socket.remoteAddress ?? "",
+      port: socket.remotePort ?? 0,
+    };
+    const fail = (error: unknown) => outgoing.destroy(error as Error);
+    try {
+      const request = new _NodeRequest(incoming, outgoing) as unknown as Request;
+      const response = handler(request, { remoteAddr, shutdown });
+      if (response instanceof Response) {
+        writeResponse(response, outgoing, incoming.method === "HEAD")?.catch(fail);
+      } else {
+        response.then((r) => writeResponse(r, outgoing, incoming.method === "HEAD"))
+          .catch(fail);
+      }
+    } catch (error) {
+      fail(error);
+    }
+  };
+}
+
+// ---- src/runtime/node.ts ----
+
+// Node's shim: node:net sockets behind the RawSocket interface, and node:http
+// with connection tracking for HTTP.
+
+
+/** A node:net socket as a RawSocket. */
+class NodeSocket implements RawSocket {
+  readonly remoteAddr: Addr;
+  readonly closed: Promise<void>;
+  readonly #socket: net.Socket;
+  readonly #reader: PullReader;
+
+  constructor(socket: net.Socket) {
+    this.#socket = socket;
+    this.remoteAddr = { hostname: socket.remoteAddress ?? "", port: socket.remotePort ?? 0 };
+    this.#reader = new PullReader(() => socket.pause(), () => socket.resume());
+    socket.on("data", (chunk: Uint8Array) => this.#reader.push(chunk));
+    const end = (): void => this.#reader.end();
+    socket.on("end", end);
+    // A reset or other socket error ends reading like EOF; "close" follows.
+    socket.on("error", end);
+    this.closed = new Promise((resolve) => {
+      socket.on("close", () => {
+        end();
+        resolve();
+      });
+    });
+  }
+
+  read(): Promise<Uint8Array | null> {
+    return this.#reader.read();
+  }
+
+  write(data: Uint8Array | string): Promise<void> {
+    const socket = this.#socket;
+    if (socket.destroyed || !socket.writable) return Promise.reject(_connClosedError());
+    if (socket.write(data)) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const settle = (): void => {
+        socket.off("drain", settle);
+        socket.off("close", settle);
+        if (socket.destroyed) reject(_connClosedError());
+        else resolve();
+      };
+      socket.on("drain", settle);
+      socket.on("close", settle);
+    });
+  }
+
+  closeWrite(): Promise<void> {
+    const socket = this.#socket;
+    if (socket.destroyed || socket.writableEnded) return Promise.resolve();
+    return new Promise((resolve) => {
+      socket.once("close", resolve);
+      socket.end(resolve);
+    });
+  }
+
+  destroy(): void {
+    this.#socket.destroy();
+  }
+}
+
+function listenNodeTcp(
+  hostname: string | undefined,
+  port: number,
+  accept: (socket: RawSocket) => void,
+): Promise<TcpListener> {
+  const server = net.createServer(
+    // Half-open: a peer that sends its last command and FIN still gets the reply.
+    { allowHalfOpen: true, noDelay: true, keepAlive: true },
+    (socket) => accept(new NodeSocket(socket)),
+  );
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen({ port, host: hostname }, () => {
+      server.off("error", reject);
+      const address = server.address() as net.AddressInfo;
+      resolve({
+        addr: { hostname: address.address, port: address.port },
+        close: () => void server.close(),
+      });
+    });
+  });
+}
+
+function onNodeSignal(signal: string, handler: () => void): () => void {
+  process.on(signal as NodeJS.Signals, handler);
+  return () => void process.off(signal as NodeJS.Signals, handler);
+}
+
+function serveNodeHttp(options: HttpServeOptions): Promise<Serving> {
+  const server = http.createServer(
+    { noDelay: true, keepAlive: true },
+    _fetchListener(options.handler, options.shutdown),
+  );
+  return _serveNodeServer(server, options);
+}
+
+/** The shim for Node. */
+const nodeShim: Shim = {
+  runtime: "node",
+  listenTcp: listenNodeTcp,
+  serveHttp: serveNodeHttp,
+  serveNodeServer: _serveNodeServer,
+  onSignal: onNodeSignal,
+};
+
+// ---- src/serve.ts ----
+
+/** A running server, as `serveAndShutdown` returns it. */
+export interface Server extends AsyncDisposable {
+  /** Where it listens. */
+  readonly addr: { hostname: string; port: number };
+  /** The runtime serving it. */
+  readonly runtime: "node" | "deno" | "bun";
+  /** False from the moment shutdown begins: fail health checks now. */
+  readonly ready: boolean;
+  /**
+   * Go's Shutdown, then Close at the deadline: stop accepting, close idle
+   * connections, let in-flight work finish, force the rest when `deadline`
+   * (ms, or a signal) passes; default `gracePeriod`. Idempotent: every call
+   * resolves with the same result.
+   */
+  shutdown(deadline?: AbortSignal | number): Promise<ShutdownResult>;
+  /** Go's Close: closes the listener and every connection now. */
+  close(): Promise<void>;
+  /** Settles once the server is fully down. */
+  readonly finished: Promise<ShutdownResult>;
+}
+
+/** Picks the shim of the runtime this runs on; nothing else looks at runtime globals. */
+async function loadShim(): Promise<Shim> {
+  if ("Deno" in globalThis) return denoShim;
+  if ("Bun" in globalThis) return bunShim;
+  return nodeShim;
+}
+
+function deadlineFor(deadline: unknown, gracePeriod: number): Deadline | AbortSignal {
+  if (deadline instanceof AbortSignal) return deadline;
+  if (deadline === undefined) return Deadline.after(gracePeriod);
+  if (typeof deadline !== "number") {
+    throw new TypeError(
+      `Cannot shut down as 'deadline' must be ms or an AbortSignal: received ${String(deadline)}`,
+    );
+  }
+  if (Number.isNaN(deadline)) {
+    throw new RangeError("Cannot shut down as 'deadline' must not be NaN: received NaN");
+  }
+  return Deadline.after(deadline);
+}
+
+class LastcallServer implements Server {
+  readonly addr: Addr;
+  readonly runtime: Shim["runtime"];
+  readonly finished: Promise<ShutdownResult>;
+  readonly #options: ResolvedOptions;
+  readonly #serving: Serving;
+  readonly #shutdownController: AbortController;
+  readonly #force = new AbortController();
+  #resolveFinished!: (result: ShutdownResult) => void;
+  #rejectFinished!: (error: unknown) => void;
+  #result: Promise<ShutdownResult> | undefined;
+  #removeSignals: () => void = () => {};
+
+  constructor(
+    runtime: Shim["runtime"],
+    options: ResolvedOptions,
+    serving: Serving,
+    shutdownController: AbortController,
+  ) {
+    this.runtime = runtime;
+    this.addr = serving.addr;
+    this.#options = options;
+    this.#serving = serving;
+    this.#shutdownController = shutdownController;
+    this.finished = new Promise((resolve, reject) => {
+      this.#resolveFinished = resolve;
+      this.#rejectFinished = reject;
+    });
+  }
+
+  get ready(): boolean {
+    return this.#result === undefined;
+  }
+
+  installSignals(shim: Shim): void {
+    let received = 0;
+    const onSignal = (): void => {
+      received++;
+      if (received === 1) void this.shutdown();
+      else void this.close();
+    };
+    const removers = this.#options.signals.map((signal) => shim.onSignal(signal, onSignal));
+    this.#removeSignals = () => removers.forEach((remove) => remove());
+  }
+
+  shutdown(deadline?: AbortSignal | number): Promise<ShutdownResult> {
+    if (this.#result !== undefined) return this.#result;
+    let bound: Deadline | AbortSignal;
+    try {
+      bound = deadlineFor(deadline, this.#options.gracePeriod);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    this.#result = this.#run(bound);
+    this.#result.then(this.#resolveFinished, this.#rejectFinished);
+    return this.#result;
+  }
+
+  async close(): Promise<void> {
+    this.#force.abort();
+    await this.shutdown();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.shutdown().then(() => {});
+  }
+
+  async #run(bound: Deadline | AbortSignal): Promise<ShutdownResult> {
+    const started = Date.now();
+    const deadline = bound instanceof Deadline ? bound.signal : bound;
+    const signal = AbortSignal.any([deadline, this.#force.signal]);
+    const serving = this.#serving;
+    this.#shutdownController.abort();
+    // Work in flight must finish even when nothing else holds the process:
+    // Deno does not count an open connection as pending, so a handler waiting
+    // on an unref'd timer would see the process exit under it. This timer
+    // never fires; it only holds the process until the drain ends, which the
+    // deadline bounds.
+    const hold = setInterval(() => {}, 2 ** 31 - 1);
+    try {
+      if (this.#options.drainDelay > 0 && !signal.aborted) {
+        using delay = Deadline.after(this.#options.drainDelay, { signal });
+        await _untilAborted(delay.signal);
+      }
+      serving.closeListener();
+      const counts = await serving.drain(signal);
+      return { graceful: counts.forced === 0, ...counts, ms: Date.now() - started };
+    } finally {
+      clearInterval(hold);
+      if (bound instanceof Deadline) bound[Symbol.dispose]();
+      this.#removeSignals();
+    }
+  }
+}
+
+/**
+ * Listens first (a listen error rejects here, leaving nothing behind), then
+ * serves until shutdown: Go's `net/http` Shutdown and Close for raw TCP
+ * protocols and HTTP, on Node, Deno and Bun. The first SIGINT or SIGTERM
+ * shuts down within `gracePeriod`, a second one forces.
+ *
+ * @param options Exactly one of `fetch` (HTTP with a web-standard handler on
+ * the runtime's own server), `connection` (raw TCP) or `server` (an existing
+ * node:http, node:https or node:net server, not yet listening), plus the
+ * shared options.
+ * @returns The running server.
+ * @throws {TypeError} When an option has the wrong type, or `server` is
+ * already listening or not supported on this runtime (Deno).
+ * @throws {RangeError} When an option is out of range.
+ *
+ * @example A line-echo TCP server that drains on SIGTERM
+ * ```ts
+ * import { serveAndShutdown } from "@lastcall/lastcall";
+ *
+ * const server = await serveAndShutdown({
+ *   port: 0,
+ *   gracePeriod: 5_000,
+ *   async connection(conn) {
+ *     for await (const chunk of conn) await conn.write(chunk);
+ *   },
+ * });
+ * console.log(`listening on ${server.addr.port}`);
+ * const result = await server.shutdown();
+ * console.log(result.graceful);
+ * ```
+ */
+export async function serveAndShutdown(
+  options: HttpOptions | TcpOptions | NodeServerOptions,
+): Promise<Server> {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(`Cannot serve as 'options' must be an object: received ${String(options)}`);
+  }
+  const modes = (["fetch", "connection", "server"] as const).filter((key) =>
+    (options as unknown as Record<string, unknown>)[key] !== undefined
+  );
+  if (modes.length !== 1) {
+    throw new TypeError(
+      `Cannot serve as exactly one of 'fetch', 'connection' or 'server' must be given: received ${
+        modes.length === 0 ? "none" : modes.join(", ")
+      }`,
+    );
+  }
+  const mode = modes[0];
+  if (mode !== "server") {
+    const handler = (options as unknown as Record<string, unknown>)[mode];
+    if (typeof handler !== "function") {
+      throw new TypeError(
+        `Cannot serve as '${mode}' must be a function: received ${String(handler)}`,
+      );
+    }
+  }
+  const health = (options as HttpOptions).health;
+  if (health !== undefined && (typeof health !== "string" || !health.startsWith("/"))) {
+    throw new TypeError(
+      `Cannot serve as 'health' must be a path starting with "/": received ${String(health)}`,
+    );
+  }
+  const resolved = _resolveOptions(options);
+  const shim = await loadShim();
+  const shutdownController = new AbortController();
+  const shutdown = shutdownController.signal;
+  const { hostname, port } = resolved;
+  let serving: Serving;
+  if (mode === "connection") {
+    serving = await _serveTcp(shim, resolved, (options as TcpOptions).connection, shutdown);
+  } else if (mode === "fetch") {
+    const handler = _httpHandler(options as HttpOptions, resolved, shutdown);
+    serving = await shim.serveHttp({ hostname, port, handler, shutdown });
+  } else {
+    if (shim.serveNodeServer === undefined) {
+      throw new TypeError(
+        `Cannot serve as 'server' is not supported on ${shim.runtime}: use 'fetch' with the runtime's own server`,
+      );
+    }
+    serving = await shim.serveNodeServer((options as NodeServerOptions).server, {
+      hostname,
+      port,
+      shutdown,
+    });
+  }
+  const server = new LastcallServer(shim.runtime, resolved, serving, shutdownController);
+  server.installSignals(shim);
+  return server;
+}
