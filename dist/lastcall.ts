@@ -53,6 +53,8 @@ export class CountDown {
   #zero: { promise: Promise<void>; resolve: () => void } | undefined;
 
   /**
+   * A counter starting at `count`.
+   *
    * @param count The starting count; default 0.
    * @throws {TypeError} When `count` is not a number.
    * @throws {RangeError} When `count` is negative or not a whole number.
@@ -660,6 +662,8 @@ export class Tracker {
   #drain: Drain | undefined;
 
   /**
+   * A tracker with no connections.
+   *
    * @param options.onStateChange Called after every change of a connection's state.
    * @throws {TypeError} When `onStateChange` is given and is not a function.
    */
@@ -1073,7 +1077,9 @@ export interface BaseOptions {
 
 /** Where an error reported to `onError` happened. */
 export interface ErrorContext {
+  /** The peer of the connection the error happened on. */
   remoteAddr?: { hostname: string; port: number };
+  /** The HTTP request being handled, when there was one. */
   request?: Request;
 }
 

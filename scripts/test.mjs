@@ -68,6 +68,22 @@ step("type check the single file (Deno)", deno, [
   "dist/lastcall.ts",
 ]);
 if (built) step("tsd type tests against dist/", bin("tsd"), []);
+step("JSDoc lint for JSR (deno doc --lint)", deno, ["doc", "--lint", "--quiet", "mod.ts"]);
+step("JSDoc examples type-check (deno test --doc)", deno, [
+  "test",
+  "--doc",
+  "--no-run",
+  "--quiet",
+  "mod.ts",
+  "src/",
+]);
+if (built) {
+  step("package contents (npm pack, deno publish --dry-run)", node, [
+    "scripts/package_check.mjs",
+  ]);
+  step("publint", bin("publint"), ["--strict"]);
+  step("are the types wrong (attw, ESM only)", bin("attw"), ["--pack", "--profile", "esm-only"]);
+}
 
 // Node 20 tests what npm users import: the compiled tests, re-pointed at dist/.
 if (built && compiled) pointBuildAtDist();

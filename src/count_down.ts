@@ -35,6 +35,8 @@ export class CountDown {
   #zero: { promise: Promise<void>; resolve: () => void } | undefined;
 
   /**
+   * A counter starting at `count`.
+   *
    * @param count The starting count; default 0.
    * @throws {TypeError} When `count` is not a number.
    * @throws {RangeError} When `count` is negative or not a whole number.

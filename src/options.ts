@@ -27,7 +27,9 @@ export interface BaseOptions {
 
 /** Where an error reported to `onError` happened. */
 export interface ErrorContext {
+  /** The peer of the connection the error happened on. */
   remoteAddr?: { hostname: string; port: number };
+  /** The HTTP request being handled, when there was one. */
   request?: Request;
 }
 

@@ -129,6 +129,8 @@ export class Tracker {
   #drain: Drain | undefined;
 
   /**
+   * A tracker with no connections.
+   *
    * @param options.onStateChange Called after every change of a connection's state.
    * @throws {TypeError} When `onStateChange` is given and is not a function.
    */
