@@ -82,7 +82,12 @@ if (built) {
     "scripts/package_check.mjs",
   ]);
   step("publint", bin("publint"), ["--strict"]);
-  step("are the types wrong (attw, ESM only)", bin("attw"), ["--pack", "--profile", "esm-only"]);
+  step("are the types wrong (attw, ESM only)", bin("attw"), [
+    "--pack",
+    "--profile",
+    "esm-only",
+    "--quiet",
+  ]);
 }
 
 // Node 20 tests what npm users import: the compiled tests, re-pointed at dist/.

@@ -1,0 +1,72 @@
+// The recipes in examples/, run as a user would: start, use, SIGTERM, and
+// the process drains and exits by itself. (demo.ts, express.ts and the RESP
+// server have tests of their own.)
+import assert from "node:assert/strict";
+import http from "node:http";
+import { example, runtime, test, type TestContext } from "./_harness.ts";
+import { request } from "./_http_client.ts";
+import { Child } from "./_process.ts";
+
+const noNodeHttpServer = runtime === "deno"
+  && "Deno's node:http server hides its connections: { server } is refused there (see README)";
+
+/** Starts an HTTP example on a free port and returns it with its port. */
+async function startHttp(t: TestContext, name: string): Promise<{ child: Child; port: number }> {
+  const child = new Child(example(name), [], { PORT: "0", LOG_REQUESTS: "1" });
+  t.cleanup(() => void child.process.kill("SIGKILL"));
+  const port = Number((await child.waitForOutput(/listening on [^:]+:(\d+)/))[1]);
+  return { child, port };
+}
+
+/** A slow request in flight, then SIGTERM: it completes and the process exits 0. */
+async function drainsOnSigterm(t: TestContext, name: string, hello: RegExp): Promise<void> {
+  const { child, port } = await startHttp(t, name);
+  const agent = new http.Agent({ keepAlive: true });
+  t.cleanup(() => agent.destroy());
+  assert.match((await request(agent, port, "/")).body, hello);
+  const slow = request(agent, port, "/slow?ms=300");
+  await child.waitForOutput(/slow started/);
+  child.signal("SIGTERM");
+  const done = await slow;
+  assert.equal(done.body, "slow work done\n");
+  const exit = await child.exit();
+  assert.equal(exit.code, 0, exit.stderr);
+  assert.match(exit.stdout, new RegExp(`${name} down: \\{"graceful":true`));
+}
+
+test("hono recipe: fetch: app.fetch serves, drains on SIGTERM, exits 0", async (t) => {
+  await drainsOnSigterm(t, "hono", /hello from Hono/);
+});
+
+test("fastify recipe: { server: app.server } serves, drains on SIGTERM, exits 0", async (t) => {
+  await drainsOnSigterm(t, "fastify", /hello from Fastify/);
+}, { skip: noNodeHttpServer });
+
+test("worker-pool recipe: SIGTERM stops taking jobs, finishes those taken, exits 0", async (t) => {
+  const child = new Child(example("worker-pool"), [], { JOBS: "40", WORKERS: "4", JOB_MS: "100" });
+  t.cleanup(() => void child.process.kill("SIGKILL"));
+  await child.waitForOutput(/job 1 done/);
+  child.signal("SIGTERM");
+  const exit = await child.exit();
+  assert.equal(exit.code, 0, exit.stderr);
+  const result = JSON.parse(/worker pool down: (\{.*\})/.exec(exit.stdout)![1]);
+  assert.equal(result.graceful, true);
+  assert.ok(result.left > 0, `jobs were left in the queue: ${exit.stdout}`);
+  // Every job taken was finished: done + left is every job.
+  assert.equal(result.done + result.left, 40);
+});
+
+test("worker-pool recipe: jobs still running at the deadline are abandoned, exit 1", async (t) => {
+  const child = new Child(example("worker-pool"), [], {
+    JOBS: "8",
+    WORKERS: "2",
+    JOB_MS: "5000",
+    GRACE_PERIOD: "100",
+  });
+  t.cleanup(() => void child.process.kill("SIGKILL"));
+  await child.waitForOutput(/worker pool running/);
+  child.signal("SIGTERM");
+  const exit = await child.exit();
+  assert.equal(exit.code, 1);
+  assert.match(exit.stdout, /worker pool down: \{"graceful":false,"abandoned":2\}/);
+});
