@@ -185,7 +185,8 @@ const results = {
   seconds,
   runtimes: Object.fromEntries(available.map((r) => [r.label, r.version])),
   tools: {
-    wrk: /wrk \S+/.exec(await run("wrk", ["--version"]).catch((e) => e.message))?.[0] ?? "wrk",
+    // wrk -v prints its version and exits 1.
+    wrk: /wrk \S+/.exec(await run("wrk", ["-v"]).catch((e) => e.message))?.[0] ?? "wrk",
     redisBenchmark: (await run("redis-benchmark", ["--version"])).trim(),
   },
   httpOverhead: {},
@@ -248,7 +249,13 @@ for (const runtime of available) {
 const out = quick ? ".build/bench-quick" : "bench";
 mkdirSync(join(root, out), { recursive: true });
 writeFileSync(join(root, out, "results.json"), `${JSON.stringify(results, null, 2)}\n`);
-writeFileSync(join(root, out, "README.md"), (await import("./report.mjs")).report(results));
+// The figures of the run before the latest changes, for the before/after table.
+const beforePath = join(root, "bench/before.json");
+const before = existsSync(beforePath) ? JSON.parse(readFileSync(beforePath, "utf8")) : undefined;
+writeFileSync(
+  join(root, out, "README.md"),
+  (await import("./report.mjs")).report(results, before),
+);
 if (!quick) {
   execFileSync(join(root, "node_modules/.bin/dprint"), [
     "fmt",

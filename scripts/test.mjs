@@ -81,6 +81,9 @@ if (built) {
   step("package contents (npm pack, deno publish --dry-run)", node, [
     "scripts/package_check.mjs",
   ]);
+  step("install as a user would (npm tarball, copied file)", node, [
+    "scripts/install_check.mjs",
+  ]);
   step("publint", bin("publint"), ["--strict"]);
   step("are the types wrong (attw, ESM only)", bin("attw"), [
     "--pack",
