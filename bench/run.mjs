@@ -186,7 +186,7 @@ const results = {
   runtimes: Object.fromEntries(available.map((r) => [r.label, r.version])),
   tools: {
     // wrk -v prints its version and exits 1.
-    wrk: /wrk \S+/.exec(await run("wrk", ["-v"]).catch((e) => e.message))?.[0] ?? "wrk",
+    wrk: /wrk \S*\d\.\d\S*/.exec(await run("wrk", ["-v"]).catch((e) => e.message))?.[0] ?? "wrk",
     redisBenchmark: (await run("redis-benchmark", ["--version"])).trim(),
   },
   httpOverhead: {},
