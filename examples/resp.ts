@@ -64,6 +64,8 @@ export interface RespOptions {
   store?: Map<string, string>;
   /** Called for every command executed, before its reply is written. */
   onExecute?: (command: string[]) => void;
+  /** Runs a command instead of {@linkcode execute} (a service's own commands). */
+  execute?: (command: string[], conn: Conn) => string | Promise<string>;
 }
 
 /** Executes one command; a promise only for SLOW. */
@@ -123,6 +125,7 @@ export function joinChunks(pending: Uint8Array, chunk: Uint8Array): Uint8Array {
  */
 export function respHandler(options: RespOptions = {}): (conn: Conn) => Promise<void> {
   const store = options.store ?? new Map<string, string>();
+  const run = options.execute ?? ((command: string[]) => execute(store, command));
   return async (conn) => {
     let pending: Uint8Array = new Uint8Array(0);
     for await (const chunk of conn) {
@@ -133,7 +136,7 @@ export function respHandler(options: RespOptions = {}): (conn: Conn) => Promise<
       let replies = "";
       for (const command of commands) {
         options.onExecute?.(command);
-        const reply = execute(store, command);
+        const reply = run(command, conn);
         replies += typeof reply === "string" ? reply : await reply;
       }
       if (replies.length > 0) await conn.write(replies);

@@ -3,7 +3,7 @@
 // SIGTERM with $DRAIN_DELAY ms of failing health checks first.
 
 import process from "node:process";
-import { joinChunks, parseCommands } from "../../../examples/resp.ts";
+import { respHandler } from "../../../examples/resp.ts";
 import { Deadline, serveAndShutdown } from "../../../mod.ts";
 import { command, executionLog, work } from "./service.ts";
 
@@ -26,22 +26,9 @@ const http = await serveAndShutdown({
 const resp = await serveAndShutdown({
   ...common,
   port: Number(process.env.RESP_PORT),
-  async connection(conn) {
-    let pending: Uint8Array = new Uint8Array(0);
-    for await (const chunk of conn) {
-      const buffer = joinChunks(pending, chunk);
-      const { commands, used } = parseCommands(buffer);
-      pending = buffer.subarray(used);
-      if (pending.length > 0) conn.active();
-      let replies = "";
-      for (const args of commands) {
-        const reply = command(args, conn.shutdown.aborted, log.record);
-        replies += typeof reply === "string" ? reply : await reply;
-      }
-      if (replies.length > 0) await conn.write(replies);
-      if (pending.length === 0) conn.idle();
-    }
-  },
+  connection: respHandler({
+    execute: (args, conn) => command(args, conn.shutdown.aborted, log.record),
+  }),
 });
 console.log(`ready ${http.runtime}`);
 

@@ -27,6 +27,7 @@ import { basename, join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { Deadline } from "../../../mod.ts";
+import { tryConnect, waitUntil } from "../../_client.ts";
 
 const label = process.argv[2] ?? "e2e";
 const here = fileURLToPath(new URL(".", import.meta.url));
@@ -71,7 +72,6 @@ class Watched {
   output = "";
   readonly child: ChildProcess;
   readonly exited: Promise<number | null>;
-  #waiters = new Set<() => void>();
 
   constructor(command: string, args: string[], env: Record<string, string> = {}) {
     this.child = spawn(command, args, {
@@ -82,31 +82,32 @@ class Watched {
     const take = (chunk: Buffer) => {
       this.output += chunk;
       if (process.env.E2E_DEBUG) appendFileSync(`/tmp/e2e-${basename(command)}.log`, chunk);
-      for (const wake of this.#waiters) wake();
     };
     this.child.stdout!.on("data", take);
     this.child.stderr!.on("data", take);
     this.exited = new Promise((resolve) => this.child.on("close", resolve));
-    this.exited.then(() => this.#waiters.forEach((wake) => wake()));
   }
 
-  /** Waits until the output after `from` contains `text`, bounded by `ms`. */
+  /** Waits until the output after `from` contains `text`, bounded by `ms`; fails if the process exits first. */
   async waitFor(text: string, ms: number, from = 0): Promise<void> {
-    using deadline = Deadline.after(ms);
-    while (!this.output.includes(text, from)) {
-      if (deadline.expired || this.child.exitCode !== null) {
-        throw new Error(`waited ${ms} ms for "${text}"; output: ${this.output.slice(-600)}`);
-      }
-      await new Promise<void>((resolve) => {
-        const wake = () => {
-          this.#waiters.delete(wake);
-          deadline.signal.removeEventListener("abort", wake);
-          resolve();
+    const found = () => this.output.includes(text, from);
+    const fail = (why: string) => new Error(`${why}; output: ${this.output.slice(-600)}`);
+    const { child } = this;
+    try {
+      await waitUntil(`"${text}"`, () => found() || child.exitCode !== null, (wake) => {
+        child.stdout!.on("data", wake);
+        child.stderr!.on("data", wake);
+        child.on("close", wake);
+        return () => {
+          child.stdout!.off("data", wake);
+          child.stderr!.off("data", wake);
+          child.off("close", wake);
         };
-        this.#waiters.add(wake);
-        deadline.signal.addEventListener("abort", wake, { once: true });
-      });
+      }, ms);
+    } catch (error) {
+      throw fail((error as Error).message);
     }
+    if (!found()) throw fail(`exited (${child.exitCode}) before "${text}"`);
   }
 }
 
@@ -371,13 +372,7 @@ async function scenario(file: string, runtimes: string[], rounds: number): Promi
 
 async function waitForListener(port: number): Promise<void> {
   using deadline = Deadline.after(10_000);
-  for (;;) {
-    const connected = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, "127.0.0.1");
-      socket.once("connect", () => (socket.destroy(), resolve(true)));
-      socket.once("error", () => resolve(false));
-    });
-    if (connected) return;
+  while ((await tryConnect(port)) !== "connected") {
     if (deadline.expired) throw new Error(`HAProxy did not listen on ${port}`);
   }
 }
