@@ -6,16 +6,7 @@
  */
 export { CountDown } from "./src/count_down.ts";
 export { Deadline, type DeadlineOptions } from "./src/deadline.ts";
-export type {
-  BaseOptions,
-  ErrorContext,
-  HttpOptions,
-  NodeServerOptions,
-  RequestInfo,
-  TcpOptions,
-} from "./src/options.ts";
-export { serveAndShutdown, type Server } from "./src/serve.ts";
-export type { Conn } from "./src/tcp_conn.ts";
+export { serveAndShutdown } from "./src/serve.ts";
 export {
   type ConnState,
   type ShutdownResult,
@@ -23,3 +14,13 @@ export {
   Tracker,
   type TrackerOptions,
 } from "./src/tracker.ts";
+export type {
+  BaseOptions,
+  Conn,
+  ErrorContext,
+  HttpOptions,
+  NodeServerOptions,
+  RequestInfo,
+  Server,
+  TcpOptions,
+} from "./src/types.ts";

@@ -14,191 +14,6 @@ import process from "node:process";
 import tls from "node:tls";
 import { Readable } from "node:stream";
 
-// ---- src/count_down.ts ----
-
-function checkCount(what: string, name: string, value: unknown): number {
-  if (typeof value !== "number") {
-    throw new TypeError(
-      `Cannot ${what} as '${name}' must be a number: received ${typeof value} ${String(value)}`,
-    );
-  }
-  if (!Number.isSafeInteger(value)) {
-    throw new RangeError(
-      `Cannot ${what} as '${name}' must be a whole number: received ${value}`,
-    );
-  }
-  return value;
-}
-
-/**
- * A counter of pending work that can be waited on until it reaches zero: Go's
- * `sync.WaitGroup`, except that a wait can be abandoned through an
- * {@linkcode AbortSignal}.
- *
- * @example Drain a worker pool under a deadline
- * ```ts
- * import { CountDown, Deadline } from "@lastcall/lastcall";
- *
- * const pending = new CountDown();
- * for (const ms of [10, 20, 30]) {
- *   pending.track(new Promise((resolve) => setTimeout(resolve, ms)));
- * }
- * using deadline = Deadline.after(1_000);
- * await pending.wait(deadline.signal);
- * console.log(pending.count); // 0
- * ```
- */
-export class CountDown {
-  #count: number;
-  #zero: { promise: Promise<void>; resolve: () => void } | undefined;
-
-  /**
-   * A counter starting at `count`.
-   *
-   * @param count The starting count; default 0.
-   * @throws {TypeError} When `count` is not a number.
-   * @throws {RangeError} When `count` is negative or not a whole number.
-   */
-  constructor(count: number = 0) {
-    checkCount("create a CountDown", "count", count);
-    if (count < 0) {
-      throw new RangeError(
-        `Cannot create a CountDown as 'count' must be >= 0: received ${count}`,
-      );
-    }
-    this.#count = count;
-  }
-
-  /** The pending work. */
-  get count(): number {
-    return this.#count;
-  }
-
-  /**
-   * Adds `delta` (default 1, may be negative) to the count. Reaching zero
-   * resolves every waiter.
-   *
-   * @throws {TypeError} When `delta` is not a number.
-   * @throws {RangeError} When `delta` is not a whole number, or the count would
-   * go below zero; the count is then left unchanged.
-   *
-   * @example
-   * ```ts
-   * import { CountDown } from "@lastcall/lastcall";
-   *
-   * const pending = new CountDown();
-   * pending.add(2);
-   * pending.add(-2);
-   * await pending.wait();
-   * ```
-   */
-  add(delta: number = 1): void {
-    checkCount("add to a CountDown", "delta", delta);
-    const next = this.#count + delta;
-    if (next < 0) {
-      throw new RangeError(
-        `Cannot add ${delta} to a CountDown as the count must stay >= 0: current value is ${this.#count}`,
-      );
-    }
-    this.#count = next;
-    if (next === 0 && this.#zero !== undefined) {
-      this.#zero.resolve();
-      this.#zero = undefined;
-    }
-  }
-
-  /**
-   * Subtracts one from the count: `add(-1)`.
-   *
-   * @throws {RangeError} When the count is already zero.
-   *
-   * @example
-   * ```ts
-   * import { CountDown } from "@lastcall/lastcall";
-   *
-   * const pending = new CountDown(1);
-   * pending.done();
-   * console.log(pending.count); // 0
-   * ```
-   */
-  done(): void {
-    this.add(-1);
-  }
-
-  /**
-   * Waits until the count is zero.
-   *
-   * @param signal Abandons the wait: the promise rejects with `signal.reason`,
-   * at once when it has already aborted. The count is not affected.
-   * @returns A promise that resolves when the count reaches zero (at once when it is zero).
-   *
-   * @example Wait at most one second
-   * ```ts
-   * import { CountDown } from "@lastcall/lastcall";
-   *
-   * const pending = new CountDown(1);
-   * setTimeout(() => pending.done(), 10);
-   * await pending.wait(AbortSignal.timeout(1_000));
-   * ```
-   */
-  wait(signal?: AbortSignal): Promise<void> {
-    if (signal !== undefined && !(signal instanceof AbortSignal)) {
-      return Promise.reject(
-        new TypeError(
-          `Cannot wait on a CountDown as 'signal' must be an AbortSignal: received ${
-            String(signal)
-          }`,
-        ),
-      );
-    }
-    if (signal?.aborted) return Promise.reject(signal.reason);
-    if (this.#count === 0) return Promise.resolve();
-    if (this.#zero === undefined) {
-      let resolve!: () => void;
-      const promise = new Promise<void>((r) => resolve = r);
-      this.#zero = { promise, resolve };
-    }
-    const zero = this.#zero.promise;
-    if (signal === undefined) return zero;
-    return new Promise<void>((resolve, reject) => {
-      const onAbort = (): void => reject(signal.reason);
-      signal.addEventListener("abort", onAbort, { once: true });
-      zero.then(() => {
-        signal.removeEventListener("abort", onAbort);
-        resolve();
-      });
-    });
-  }
-
-  /**
-   * Counts a piece of work while it runs: `add()` now, `done()` when it
-   * settles, whether it fulfils or rejects.
-   *
-   * @param work A promise, or a function that returns one (a synchronous throw
-   * counts as a rejection).
-   * @returns A promise that settles like `work`, after the count went down.
-   *
-   * @example
-   * ```ts
-   * import { CountDown } from "@lastcall/lastcall";
-   *
-   * const inFlight = new CountDown();
-   * const body = await inFlight.track(async () => "done");
-   * console.log(body, inFlight.count); // "done" 0
-   * ```
-   */
-  track<T>(work: Promise<T> | (() => Promise<T>)): Promise<T> {
-    this.add();
-    let promise: Promise<T>;
-    try {
-      promise = Promise.resolve(typeof work === "function" ? work() : work);
-    } catch (error) {
-      promise = Promise.reject(error);
-    }
-    return promise.finally(() => this.done());
-  }
-}
-
 // ---- src/_timer.ts ----
 
 // Timers that never keep a process alive, and that accept any delay.
@@ -209,7 +24,7 @@ export class CountDown {
 // wherever `setTimeout` does (a browser included).
 
 /** The longest delay one platform timer accepts (2^31 - 1 ms, about 24.8 days). */
-const MAX_TIMER_DELAY = 2 ** 31 - 1;
+const MAX_TIMER_DELAY: number = 2 ** 31 - 1;
 
 interface UnrefableTimer {
   unref(): unknown;
@@ -422,111 +237,208 @@ export class Deadline implements Disposable {
   }
 }
 
-// ---- src/runtime/shim.ts ----
+// ---- src/_abort.ts ----
 
-// The one interface every runtime shim implements. The rest of the library
-// talks to sockets, listeners and signals only through it.
+// Waiting on signals, for the shutdown sequence and the runtime shims.
 
-/** A host and port. */
-interface Addr {
-  hostname: string;
-  port: number;
+
+/** Resolves once `signal` has aborted (at once if it already has). */
+function _untilAborted(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) =>
+    signal.addEventListener("abort", () => resolve(), { once: true })
+  );
+}
+
+/** Waits for `work`, but at most `ms`: for a native shutdown that might not end. */
+async function _atMost(work: Promise<unknown> | undefined, ms: number): Promise<void> {
+  using bound = Deadline.after(ms);
+  await Promise.race([work, _untilAborted(bound.signal)]);
+}
+
+// ---- src/count_down.ts ----
+
+function checkCount(what: string, name: string, value: unknown): number {
+  if (typeof value !== "number") {
+    throw new TypeError(
+      `Cannot ${what} as '${name}' must be a number: received ${typeof value} ${String(value)}`,
+    );
+  }
+  if (!Number.isSafeInteger(value)) {
+    throw new RangeError(
+      `Cannot ${what} as '${name}' must be a whole number: received ${value}`,
+    );
+  }
+  return value;
 }
 
 /**
- * An accepted TCP socket, reduced to what a connection needs. Reads are
- * pulled: bytes nobody asks for stay with the runtime or the kernel.
+ * A counter of pending work that can be waited on until it reaches zero: Go's
+ * `sync.WaitGroup`, except that a wait can be abandoned through an
+ * {@linkcode AbortSignal}.
+ *
+ * @example Drain a worker pool under a deadline
+ * ```ts
+ * import { CountDown, Deadline } from "@lastcall/lastcall";
+ *
+ * const pending = new CountDown();
+ * for (const ms of [10, 20, 30]) {
+ *   pending.track(new Promise((resolve) => setTimeout(resolve, ms)));
+ * }
+ * using deadline = Deadline.after(1_000);
+ * await pending.wait(deadline.signal);
+ * console.log(pending.count); // 0
+ * ```
  */
-interface RawSocket {
-  readonly remoteAddr: Addr;
-  /** The next chunk from the peer, a buffer the caller owns; null once the peer closed or reset. */
-  read(): Promise<Uint8Array | null>;
-  /** Resolves once the bytes are handed to the socket, waiting out backpressure; rejects when it is gone. */
-  write(data: Uint8Array | string): Promise<void>;
+export class CountDown {
+  #count: number;
+  #zero: { promise: Promise<void>; resolve: () => void } | undefined;
+
   /**
-   * Sends FIN after everything written so far; reading goes on. Resolves once
-   * the written bytes are with the kernel (or the socket is gone).
+   * A counter starting at `count`.
+   *
+   * @param count The starting count; default 0.
+   * @throws {TypeError} When `count` is not a number.
+   * @throws {RangeError} When `count` is negative or not a whole number.
    */
-  closeWrite(): Promise<void>;
-  /** Closes the socket now, whatever is pending. Idempotent. */
-  destroy(): void;
-  /** Resolves once the socket is fully closed. */
-  readonly closed: Promise<void>;
-}
+  constructor(count: number = 0) {
+    checkCount("create a CountDown", "count", count);
+    if (count < 0) {
+      throw new RangeError(
+        `Cannot create a CountDown as 'count' must be >= 0: received ${count}`,
+      );
+    }
+    this.#count = count;
+  }
 
-/** A listening TCP socket. */
-interface TcpListener {
-  readonly addr: Addr;
-  /** Stops accepting; open connections are left alone. */
-  close(): void;
-}
+  /** The pending work. */
+  get count(): number {
+    return this.#count;
+  }
 
-/** How many connections (or, where a runtime hides them, requests) ended which way. */
-interface DrainCounts {
-  closedIdle: number;
-  drained: number;
-  forced: number;
-}
-
-/** A serving mode on a runtime, as the shared shutdown sequence drives it. */
-interface Serving {
-  readonly addr: Addr;
-  /** Stops accepting. */
-  closeListener(): void;
-  /** Closes idle connections, waits for busy ones, and cuts the rest when `signal` aborts. */
-  drain(signal: AbortSignal): Promise<DrainCounts>;
-}
-
-/**
- * What a shim hands the handler with each request. Shims may compute
- * `remoteAddr` lazily (a getter), since most handlers never read it.
- */
-interface ShimRequestInfo {
-  readonly remoteAddr: Addr;
-  readonly shutdown: AbortSignal;
-}
-
-/** The web-standard handler a shim serves, already wrapped with health, errors and 500s. */
-type HttpHandler = (
-  request: Request,
-  info: ShimRequestInfo,
-) => Response | Promise<Response>;
-
-/** What a shim needs to serve HTTP. */
-interface HttpServeOptions {
-  hostname: string | undefined;
-  port: number;
-  handler: HttpHandler;
-  /** Aborts when shutdown begins: from then on every response carries `Connection: close`. */
-  shutdown: AbortSignal;
-}
-
-/** What `serveAndShutdown` needs from a runtime. */
-interface Shim {
-  readonly runtime: "node" | "deno" | "bun";
   /**
-   * Listens on TCP and calls `accept` for each connection. Rejects when it
-   * cannot listen, with `code === "EADDRINUSE"` for a port in use.
+   * Adds `delta` (default 1, may be negative) to the count. Reaching zero
+   * resolves every waiter.
+   *
+   * @throws {TypeError} When `delta` is not a number.
+   * @throws {RangeError} When `delta` is not a whole number, or the count would
+   * go below zero; the count is then left unchanged.
+   *
+   * @example
+   * ```ts
+   * import { CountDown } from "@lastcall/lastcall";
+   *
+   * const pending = new CountDown();
+   * pending.add(2);
+   * pending.add(-2);
+   * await pending.wait();
+   * ```
    */
-  listenTcp(
-    hostname: string | undefined,
-    port: number,
-    accept: (socket: RawSocket) => void,
-  ): Promise<TcpListener>;
-  /** Serves a fetch handler on the runtime's own HTTP server. */
-  serveHttp(options: HttpServeOptions): Promise<Serving>;
-  /**
-   * Listens with an existing node:http, node:https or node:net server and
-   * tracks its connections; undefined where the runtime cannot.
-   */
-  serveNodeServer?(server: unknown, options: Omit<HttpServeOptions, "handler">): Promise<Serving>;
-  /** Calls `handler` on each delivery of the process signal; returns the remover. */
-  onSignal(signal: string, handler: () => void): () => void;
-}
+  add(delta: number = 1): void {
+    checkCount("add to a CountDown", "delta", delta);
+    const next = this.#count + delta;
+    if (next < 0) {
+      throw new RangeError(
+        `Cannot add ${delta} to a CountDown as the count must stay >= 0: current value is ${this.#count}`,
+      );
+    }
+    this.#count = next;
+    if (next === 0 && this.#zero !== undefined) {
+      this.#zero.resolve();
+      this.#zero = undefined;
+    }
+  }
 
-/** An error for use of a connection after it closed. */
-function _connClosedError(): Error {
-  return Object.assign(new Error("The connection is closed"), { code: "ERR_CONN_CLOSED" });
+  /**
+   * Subtracts one from the count: `add(-1)`.
+   *
+   * @throws {RangeError} When the count is already zero.
+   *
+   * @example
+   * ```ts
+   * import { CountDown } from "@lastcall/lastcall";
+   *
+   * const pending = new CountDown(1);
+   * pending.done();
+   * console.log(pending.count); // 0
+   * ```
+   */
+  done(): void {
+    this.add(-1);
+  }
+
+  /**
+   * Waits until the count is zero.
+   *
+   * @param signal Abandons the wait: the promise rejects with `signal.reason`,
+   * at once when it has already aborted. The count is not affected.
+   * @returns A promise that resolves when the count reaches zero (at once when it is zero).
+   *
+   * @example Wait at most one second
+   * ```ts
+   * import { CountDown } from "@lastcall/lastcall";
+   *
+   * const pending = new CountDown(1);
+   * setTimeout(() => pending.done(), 10);
+   * await pending.wait(AbortSignal.timeout(1_000));
+   * ```
+   */
+  wait(signal?: AbortSignal): Promise<void> {
+    if (signal !== undefined && !(signal instanceof AbortSignal)) {
+      return Promise.reject(
+        new TypeError(
+          `Cannot wait on a CountDown as 'signal' must be an AbortSignal: received ${
+            String(signal)
+          }`,
+        ),
+      );
+    }
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (this.#count === 0) return Promise.resolve();
+    if (this.#zero === undefined) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => resolve = r);
+      this.#zero = { promise, resolve };
+    }
+    const zero = this.#zero.promise;
+    if (signal === undefined) return zero;
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => reject(signal.reason);
+      signal.addEventListener("abort", onAbort, { once: true });
+      zero.then(() => {
+        signal.removeEventListener("abort", onAbort);
+        resolve();
+      });
+    });
+  }
+
+  /**
+   * Counts a piece of work while it runs: `add()` now, `done()` when it
+   * settles, whether it fulfils or rejects.
+   *
+   * @param work A promise, or a function that returns one (a synchronous throw
+   * counts as a rejection).
+   * @returns A promise that settles like `work`, after the count went down.
+   *
+   * @example
+   * ```ts
+   * import { CountDown } from "@lastcall/lastcall";
+   *
+   * const inFlight = new CountDown();
+   * const body = await inFlight.track(async () => "done");
+   * console.log(body, inFlight.count); // "done" 0
+   * ```
+   */
+  track<T>(work: Promise<T> | (() => Promise<T>)): Promise<T> {
+    this.add();
+    let promise: Promise<T>;
+    try {
+      promise = Promise.resolve(typeof work === "function" ? work() : work);
+    } catch (error) {
+      promise = Promise.reject(error);
+    }
+    return promise.finally(() => this.done());
+  }
 }
 
 // ---- src/tracker.ts ----
@@ -578,8 +490,8 @@ type Outcome = "closedIdle" | "drained" | "forced";
 interface Drain {
   started: number;
   counts: Record<Outcome, number>;
-  resolve: (result: ShutdownResult) => void;
   promise: Promise<ShutdownResult>;
+  resolve: (result: ShutdownResult) => void;
   result?: ShutdownResult;
 }
 
@@ -599,35 +511,18 @@ class Entry implements TrackedConn {
     this.#tracker = tracker;
   }
 
-  #transition(to: ConnState): void {
-    transition(this.#tracker, this, to);
-  }
-
+  // The tracker decides what each report means; see Tracker.#transition.
   active(): void {
-    if (this.state === "closed" || this.state === "hijacked") return;
-    // A connection closed for being idle that still gets a request (the
-    // close raced it) ends up counted by what happens to that request.
-    if (this.outcome === "closedIdle") this.outcome = undefined;
-    this.#transition("active");
+    transition(this.#tracker, this, "active");
   }
-
   idle(): void {
-    if (this.state === "closed" || this.state === "hijacked") return;
-    this.#transition("idle");
-    if (this.#tracker.draining && this.outcome === undefined) {
-      this.outcome = "drained";
-      this.socket.close();
-    }
+    transition(this.#tracker, this, "idle");
   }
-
   hijack(): void {
-    if (this.state === "closed" || this.state === "hijacked") return;
-    this.#transition("hijacked");
+    transition(this.#tracker, this, "hijacked");
   }
-
   closed(): void {
-    if (this.state === "closed" || this.state === "hijacked") return;
-    this.#transition("closed");
+    transition(this.#tracker, this, "closed");
   }
 }
 
@@ -637,20 +532,6 @@ class Entry implements TrackedConn {
  * accepted socket and reports its requests; `shutdown` then closes idle
  * connections at once, closes busy ones as each finishes, resolves the moment
  * the last one is gone, and closes the rest when its signal aborts.
- *
- * @example Track a custom protocol's connections
- * ```ts
- * import { Deadline, Tracker } from "@lastcall/lastcall";
- *
- * const tracker = new Tracker();
- * const socket = { close: () => conn.closed() };
- * const conn = tracker.track(socket); // "new"
- * conn.active(); // a command arrived
- * using deadline = Deadline.after(5_000);
- * const done = tracker.shutdown(deadline.signal);
- * conn.idle(); // its reply is written: draining closes it now
- * console.log(await done); // { graceful: true, drained: 1, ... }
- * ```
  */
 export class Tracker {
   static {
@@ -670,11 +551,8 @@ export class Tracker {
   constructor(options: TrackerOptions = {}) {
     const { onStateChange } = options;
     if (onStateChange !== undefined && typeof onStateChange !== "function") {
-      throw new TypeError(
-        `Cannot create a Tracker as 'onStateChange' must be a function: received ${
-          String(onStateChange)
-        }`,
-      );
+      const message = "Cannot create a Tracker as 'onStateChange' must be a function: received ";
+      throw new TypeError(message + String(onStateChange));
     }
     this.#onStateChange = onStateChange;
   }
@@ -686,6 +564,16 @@ export class Tracker {
    * @param socket What to close when the tracker closes the connection; it
    * reports back through {@linkcode TrackedConn.closed}.
    * @returns The handle the server reports the connection's life through.
+   *
+   * @example Report a connection's life
+   * ```ts
+   * import { Tracker } from "@lastcall/lastcall";
+   *
+   * const tracker = new Tracker();
+   * const conn = tracker.track({ close: () => conn.closed() });
+   * conn.active(); // a request arrived
+   * conn.idle(); // its response is written
+   * ```
    */
   track(socket: { close(): void }): TrackedConn {
     const entry = new Entry(socket, this);
@@ -702,6 +590,14 @@ export class Tracker {
   /**
    * How many tracked connections are in `state`; `closed` and `hijacked` are
    * no longer tracked, so they count 0.
+   *
+   * @example
+   * ```ts
+   * import { Tracker } from "@lastcall/lastcall";
+   * const tracker = new Tracker();
+   * tracker.track({ close() {} }).active();
+   * console.log(tracker.count("active")); // 1
+   * ```
    */
   count(state: ConnState): number {
     let count = 0;
@@ -718,6 +614,15 @@ export class Tracker {
    * Closes every connection that is `new` or `idle` and not yet being closed.
    *
    * @returns How many it closed.
+   *
+   * @example
+   * ```ts
+   * import { Tracker } from "@lastcall/lastcall";
+   * const tracker = new Tracker();
+   * tracker.track({ close() {} }).active();
+   * tracker.track({ close() {} });
+   * console.log(tracker.closeIdle()); // 1: the one still "new"
+   * ```
    */
   closeIdle(): number {
     let closed = 0;
@@ -730,6 +635,14 @@ export class Tracker {
    * ones not already being closed count as forced, and the shutdown resolves.
    *
    * @returns How many connections it asked to close.
+   *
+   * @example
+   * ```ts
+   * import { Tracker } from "@lastcall/lastcall";
+   * const tracker = new Tracker();
+   * tracker.track({ close() {} }).active();
+   * console.log(tracker.close()); // 1, busy or not
+   * ```
    */
   close(): number {
     const entries = [...this.#conns];
@@ -764,23 +677,15 @@ export class Tracker {
    */
   shutdown(signal?: AbortSignal): Promise<ShutdownResult> {
     if (signal !== undefined && !(signal instanceof AbortSignal)) {
-      return Promise.reject(
-        new TypeError(
-          `Cannot shut down as 'signal' must be an AbortSignal: received ${String(signal)}`,
-        ),
-      );
+      const message = "Cannot shut down as 'signal' must be an AbortSignal: received ";
+      return Promise.reject(new TypeError(message + String(signal)));
     }
     let drain = this.#drain;
     if (drain === undefined) {
-      let resolve!: (result: ShutdownResult) => void;
+      const counts = { closedIdle: 0, drained: 0, forced: 0 };
+      let resolve!: Drain["resolve"];
       const promise = new Promise<ShutdownResult>((r) => resolve = r);
-      drain = {
-        started: Date.now(),
-        counts: { closedIdle: 0, drained: 0, forced: 0 },
-        resolve,
-        promise,
-      };
-      this.#drain = drain;
+      this.#drain = drain = { started: Date.now(), counts, promise, resolve };
       this.closeIdle();
       if (this.#conns.size === 0) this.#finish();
     }
@@ -796,8 +701,8 @@ export class Tracker {
   }
 
   #closeIfIdle(entry: Entry): boolean {
-    if (entry.state !== "new" && entry.state !== "idle") return false;
-    if (entry.outcome !== undefined) return false;
+    const idle = entry.state === "new" || entry.state === "idle";
+    if (!idle || entry.outcome !== undefined) return false;
     if (this.#drain) entry.outcome = "closedIdle";
     entry.socket.close();
     return true;
@@ -805,15 +710,24 @@ export class Tracker {
 
   #transition(entry: Entry, to: ConnState): void {
     const from = entry.state;
-    if (from === to) return;
-    entry.state = to;
-    if (to === "closed" || to === "hijacked") this.#conns.delete(entry);
+    if (from === "closed" || from === "hijacked") return;
+    // A connection closed for being idle that still gets a request (the
+    // close raced it) ends up counted by what happens to that request.
+    if (to === "active" && entry.outcome === "closedIdle") entry.outcome = undefined;
     const drain = this.#drain;
-    if (to === "closed" && drain !== undefined && drain.result === undefined) {
-      drain.counts[entry.outcome ?? "drained"]++;
+    if (from !== to) {
+      entry.state = to;
+      if (to === "closed" || to === "hijacked") this.#conns.delete(entry);
+      if (to === "closed" && drain !== undefined && drain.result === undefined) {
+        drain.counts[entry.outcome ?? "drained"]++;
+      }
+      this.#onStateChange?.(entry, from, to);
+      if (drain !== undefined && this.#conns.size === 0) return this.#finish();
     }
-    this.#onStateChange?.(entry, from, to);
-    if (drain !== undefined && this.#conns.size === 0) this.#finish();
+    if (to === "idle" && drain !== undefined && entry.outcome === undefined) {
+      entry.outcome = "drained";
+      entry.socket.close();
+    }
   }
 
   #finish(): void {
@@ -824,18 +738,95 @@ export class Tracker {
     // was already being closed (lingering after its last reply) keeps its count.
     for (const entry of this.#conns) drain.counts[entry.outcome ?? "forced"]++;
     const { closedIdle, drained, forced } = drain.counts;
-    drain.result = {
-      graceful: forced === 0,
-      closedIdle,
-      drained,
-      forced,
-      ms: Date.now() - drain.started,
-    };
+    const ms = Date.now() - drain.started;
+    drain.result = { graceful: forced === 0, closedIdle, drained, forced, ms };
     drain.resolve(drain.result);
   }
 }
 
-// ---- src/tcp_conn.ts ----
+// ---- src/types.ts ----
+
+// The public interfaces of serving (options, Server, Conn, RequestInfo) and
+// the resolved options that every layer below serveAndShutdown receives.
+
+
+/** A host and port. */
+interface Addr {
+  hostname: string;
+  port: number;
+}
+
+/** Options every kind of server takes. */
+export interface BaseOptions {
+  /** Where to listen; default: all interfaces, as each runtime does. */
+  hostname?: string;
+  /** The port; 0 picks a free one. Default 0. */
+  port?: number;
+  /**
+   * Process signals that shut the server down: the first calls
+   * `shutdown(gracePeriod)`, the second `close()`. `false` installs none.
+   * Default `["SIGINT", "SIGTERM"]`.
+   */
+  signals?: readonly string[] | false;
+  /** The deadline in ms used on a signal, by `shutdown()` and by asyncDispose. Default 10 000. */
+  gracePeriod?: number;
+  /** Ms to keep serving with `ready === false` before closing listeners. Default 0. */
+  drainDelay?: number;
+  /** Ms a TCP connection must have been quiet before draining closes it. Default 100. */
+  idleGrace?: number;
+  /** Receives a handler's throw. Default `console.error`. */
+  onError?: (error: unknown, context: ErrorContext) => void;
+}
+
+/** Where an error reported to `onError` happened. */
+export interface ErrorContext {
+  /** The peer of the connection the error happened on. */
+  remoteAddr?: { hostname: string; port: number };
+  /** The HTTP request being handled, when there was one. */
+  request?: Request;
+}
+
+/** A raw TCP server: `connection` is called once per accepted connection. */
+export interface TcpOptions extends BaseOptions {
+  /** Serves one connection; returning (or throwing) closes it. */
+  connection(conn: Conn): void | Promise<void>;
+  /** Only one mode at a time: not with `connection`. */
+  fetch?: never;
+  /** Only one mode at a time: not with `connection`. */
+  server?: never;
+  /** A health path is HTTP: give it to the HTTP server of the same process. */
+  health?: never;
+}
+
+/** What a fetch handler learns about its request besides the Request itself. */
+export interface RequestInfo {
+  /** The peer's address. */
+  remoteAddr: { hostname: string; port: number };
+  /** Aborts when shutdown begins: end long polls, Server-Sent Events and WebSockets. */
+  shutdown: AbortSignal;
+}
+
+/** An HTTP server with a web-standard fetch handler, on the runtime's own server. */
+export interface HttpOptions extends BaseOptions {
+  /** Answers one request. A throw becomes a 500 and is reported to `onError`. */
+  fetch(request: Request, info: RequestInfo): Response | Promise<Response>;
+  /** A path answered 200 while ready and 503 once shutdown began (GET and HEAD). */
+  health?: string;
+  /** Only one mode at a time: not with `fetch`. */
+  connection?: never;
+  /** Only one mode at a time: not with `fetch`. */
+  server?: never;
+}
+
+/** An existing node:http, node:https or node:net server (Express, Fastify, Koa), not yet listening. */
+export interface NodeServerOptions extends BaseOptions {
+  /** The server; lastcall calls its `listen(port, hostname)`. */
+  server: unknown;
+  /** Only one mode at a time: not with `server`. */
+  fetch?: never;
+  /** Only one mode at a time: not with `server`. */
+  connection?: never;
+}
 
 /**
  * One raw TCP connection, the same on every runtime. Iterate it to read: the
@@ -877,6 +868,288 @@ export interface Conn extends AsyncIterable<Uint8Array> {
   /** Aborts when shutdown begins, so a protocol can tell its clients. */
   readonly shutdown: AbortSignal;
 }
+
+/** A running server, as `serveAndShutdown` returns it. */
+export interface Server extends AsyncDisposable {
+  /** Where it listens. */
+  readonly addr: { hostname: string; port: number };
+  /** The runtime serving it. */
+  readonly runtime: "node" | "deno" | "bun";
+  /** False from the moment shutdown begins: fail health checks now. */
+  readonly ready: boolean;
+  /**
+   * Go's Shutdown, then Close at the deadline: stop accepting, close idle
+   * connections, let in-flight work finish, force the rest when `deadline`
+   * (ms, or a signal) passes; default `gracePeriod`. Idempotent: every call
+   * resolves with the same result.
+   *
+   * @throws {TypeError} (as a rejection) When `deadline` is neither a number
+   * nor an AbortSignal.
+   * @throws {RangeError} (as a rejection) When `deadline` is NaN.
+   */
+  shutdown(deadline?: AbortSignal | number): Promise<ShutdownResult>;
+  /** Go's Close: closes the listener and every connection now. */
+  close(): Promise<void>;
+  /** Settles once the server is fully down. */
+  readonly finished: Promise<ShutdownResult>;
+}
+
+/** The options every mode shares, with defaults applied and values checked. */
+interface ResolvedBase {
+  hostname: string | undefined;
+  port: number;
+  signals: readonly string[];
+  gracePeriod: number;
+  drainDelay: number;
+  idleGrace: number;
+  onError: (error: unknown, context: ErrorContext) => void;
+}
+
+/** The options of `serveAndShutdown` once checked: one form, whatever the mode. */
+type ResolvedOptions =
+  & ResolvedBase
+  & (
+    | { mode: "fetch"; fetch: HttpOptions["fetch"]; health: string | undefined }
+    | { mode: "connection"; connection: TcpOptions["connection"] }
+    | { mode: "server"; server: unknown }
+  );
+
+// ---- src/shim.ts ----
+
+// The contract between serving and a runtime: the one interface every shim in
+// runtime/<name>/ implements, and the few helpers both sides rely on. Serving
+// talks to sockets, listeners and signals only through it.
+
+
+/**
+ * How long a native server's own stop may still take once the deadline
+ * forced it, before serving gives up waiting on it.
+ */
+const NATIVE_STOP_WAIT_MS = 1_000;
+
+/**
+ * An accepted TCP socket, reduced to what a connection needs. Reads are
+ * pulled: bytes nobody asks for stay with the runtime or the kernel.
+ */
+interface RawSocket {
+  readonly remoteAddr: Addr;
+  /** The next chunk from the peer, a buffer the caller owns; null once the peer closed or reset. */
+  read(): Promise<Uint8Array | null>;
+  /** Resolves once the bytes are handed to the socket, waiting out backpressure; rejects when it is gone. */
+  write(data: Uint8Array | string): Promise<void>;
+  /**
+   * Sends FIN after everything written so far; reading goes on. Resolves once
+   * the written bytes are with the kernel (or the socket is gone).
+   */
+  closeWrite(): Promise<void>;
+  /** Closes the socket now, whatever is pending. Idempotent. */
+  destroy(): void;
+  /** Resolves once the socket is fully closed. */
+  readonly closed: Promise<void>;
+}
+
+/** A listening TCP socket. */
+interface TcpListener {
+  readonly addr: Addr;
+  /** Stops accepting; open connections are left alone. */
+  close(): void;
+}
+
+/** What a shim needs to listen on raw TCP. */
+interface TcpListenOptions {
+  hostname: string | undefined;
+  port: number;
+  /** Called with each accepted connection. */
+  accept: (socket: RawSocket) => void;
+}
+
+/** How many connections (or, where a runtime hides them, requests) ended which way. */
+interface DrainCounts {
+  closedIdle: number;
+  drained: number;
+  forced: number;
+}
+
+/** A serving mode on a runtime, as the shared shutdown sequence drives it. */
+interface Serving {
+  readonly addr: Addr;
+  /** Stops accepting. */
+  closeListener(): void;
+  /** Closes idle connections, waits for busy ones, and cuts the rest when `signal` aborts. */
+  drain(signal: AbortSignal): Promise<DrainCounts>;
+}
+
+/**
+ * What a shim hands the handler with each request. Shims may compute
+ * `remoteAddr` lazily (a getter), since most handlers never read it.
+ */
+interface ShimRequestInfo {
+  readonly remoteAddr: Addr;
+  readonly shutdown: AbortSignal;
+}
+
+/** The web-standard handler a shim serves, already wrapped with health, errors and 500s. */
+type HttpHandler = (
+  request: Request,
+  info: ShimRequestInfo,
+) => Response | Promise<Response>;
+
+/** What a shim needs to serve an existing node:http, node:https or node:net server. */
+interface NodeServerServeOptions {
+  hostname: string | undefined;
+  port: number;
+  /** Aborts when shutdown begins: from then on every response carries `Connection: close`. */
+  shutdown: AbortSignal;
+}
+
+/** What a shim needs to serve HTTP on its own server. */
+interface HttpServeOptions extends NodeServerServeOptions {
+  handler: HttpHandler;
+}
+
+/** What `serveAndShutdown` needs from a runtime. */
+interface Shim {
+  readonly runtime: "node" | "deno" | "bun";
+  /**
+   * Listens on TCP and calls `accept` for each connection. Rejects when it
+   * cannot listen, with `code === "EADDRINUSE"` for a port in use.
+   */
+  listenTcp(options: TcpListenOptions): Promise<TcpListener>;
+  /** Serves a fetch handler on the runtime's own HTTP server. */
+  serveHttp(options: HttpServeOptions): Promise<Serving>;
+  /**
+   * Listens with an existing node:http, node:https or node:net server and
+   * tracks its connections; undefined where the runtime cannot.
+   */
+  serveNodeServer?(server: unknown, options: NodeServerServeOptions): Promise<Serving>;
+  /** Calls `handler` on each delivery of the process signal; returns the remover. */
+  onSignal(signal: string, handler: () => void): () => void;
+}
+
+/** An error for use of a connection after it closed. */
+function _connClosedError(): Error {
+  return Object.assign(new Error("The connection is closed"), { code: "ERR_CONN_CLOSED" });
+}
+
+/** A Tracker that also counts the connections that closed during drainDelay. */
+type DelayAwareTracker = Tracker & { closedDuringDelay: number };
+
+/**
+ * A Tracker for a server whose shutdown begins when `shutdown` aborts. The
+ * connections that close by themselves after that but before draining starts
+ * (during drainDelay) count as drained.
+ */
+function _trackerFor(shutdown: AbortSignal): DelayAwareTracker {
+  const tracker: DelayAwareTracker = Object.assign(
+    new Tracker({
+      onStateChange: (_conn, _from, to) => {
+        if (to === "closed" && shutdown.aborted && !tracker.draining) tracker.closedDuringDelay++;
+      },
+    }),
+    { closedDuringDelay: 0 },
+  );
+  return tracker;
+}
+
+/**
+ * The Serving of every mode that sees its connections (raw TCP on all
+ * runtimes, HTTP on Node): it drains through `tracker`, which cuts every
+ * tracked socket when the deadline passes; `destroyAll` also cuts those it no
+ * longer tracks.
+ */
+function _trackedServing(
+  addr: Addr,
+  tracker: DelayAwareTracker,
+  closeListener: () => void,
+  destroyAll?: () => void,
+): Serving {
+  return {
+    addr,
+    closeListener,
+    async drain(signal: AbortSignal): Promise<DrainCounts> {
+      const onForce = (): void => destroyAll?.();
+      signal.addEventListener("abort", onForce, { once: true });
+      if (signal.aborted) onForce();
+      try {
+        const { closedIdle, drained, forced } = await tracker.shutdown(signal);
+        return { closedIdle, drained: drained + tracker.closedDuringDelay, forced };
+      } finally {
+        signal.removeEventListener("abort", onForce);
+      }
+    },
+  };
+}
+
+// ---- src/http/handler.ts ----
+
+// The runtime-neutral part of HTTP serving: the handler a shim calls, which
+// answers the health path itself and turns a handler's throw, or a value that
+// is not a Response, into a 500 reported to onError.
+
+
+function plain(status: number, body: string, method: string): Response {
+  return new Response(method === "HEAD" ? null : body, {
+    status,
+    headers: { "content-type": "text/plain; charset=utf-8" },
+  });
+}
+
+/** The path of a request URL, absolute or relative; never throws. */
+function pathOf(url: string): string {
+  const start = url.charCodeAt(0) === 47 ? 0 : url.indexOf("/", url.indexOf("://") + 3);
+  if (start === -1) return "/";
+  const end = url.slice(start).search(/[?#]/);
+  return end === -1 ? url.slice(start) : url.slice(start, start + end);
+}
+
+/** Wraps the user's fetch handler for a shim. */
+function _httpHandler(
+  options: ResolvedOptions & { mode: "fetch" },
+  shutdown: AbortSignal,
+): HttpHandler {
+  const { fetch, health, onError } = options;
+  const fail = (error: unknown, request: Request, info: ShimRequestInfo): Response => {
+    onError(error, { remoteAddr: info.remoteAddr, request });
+    return plain(500, "Internal Server Error\n", request.method);
+  };
+  const check = (response: unknown, request: Request, info: ShimRequestInfo): Response => {
+    if (response instanceof Response) return response;
+    return fail(
+      new TypeError(`The fetch handler must return a Response: received ${String(response)}`),
+      request,
+      info,
+    );
+  };
+  // Synchronous where the handler is: no promise per request for a handler
+  // that returns its Response at once.
+  return (request, info) => {
+    if (health !== undefined && (request.method === "GET" || request.method === "HEAD")) {
+      // Cheap test first: most requests are not for the health path.
+      if (request.url.includes(health) && pathOf(request.url) === health) {
+        return shutdown.aborted
+          ? plain(503, "draining\n", request.method)
+          : plain(200, "ok\n", request.method);
+      }
+    }
+    let result: Response | Promise<Response>;
+    try {
+      result = fetch(request, info);
+    } catch (error) {
+      return fail(error, request, info);
+    }
+    if (result instanceof Response) return result;
+    return Promise.resolve(result).then(
+      (response) => check(response, request, info),
+      (error) => fail(error, request, info),
+    );
+  };
+}
+
+// ---- src/tcp/conn.ts ----
+
+// Conn over a runtime's RawSocket: the read loop as the request boundary,
+// the idle grace, and the clean close with its linger.
+
 
 /** How long a closed connection keeps reading and discarding before it is destroyed. */
 const LINGER_MS = 1_000;
@@ -1047,89 +1320,61 @@ class TcpConn implements Conn {
   }
 }
 
+// ---- src/tcp/serve.ts ----
+
+// Raw TCP serving: one TcpConn per accepted socket, handed to the handler.
+
+
+/** Listens on TCP and serves each connection with the `connection` handler. */
+async function _serveTcp(
+  shim: Shim,
+  options: ResolvedOptions & { mode: "connection" },
+  shutdown: AbortSignal,
+): Promise<Serving> {
+  const { hostname, port, connection } = options;
+  const tracker = _trackerFor(shutdown);
+  const conns = new Set<TcpConn>();
+  const accept = (socket: RawSocket): void => {
+    const conn = new TcpConn(socket, tracker, shutdown, options.idleGrace);
+    conns.add(conn);
+    socket.closed.then(() => conns.delete(conn));
+    const serve = async (): Promise<void> => {
+      try {
+        await connection(conn);
+      } catch (error) {
+        options.onError(error, { remoteAddr: conn.remoteAddr });
+      }
+      conn.close();
+    };
+    void serve();
+  };
+  const listener = await shim.listenTcp({ hostname, port, accept });
+  return _trackedServing(
+    listener.addr,
+    tracker,
+    () => listener.close(),
+    () => conns.forEach((conn) => conn.destroy()),
+  );
+}
+
 // ---- src/options.ts ----
 
-// The options of serveAndShutdown, their defaults, and the checks that turn
-// a wrong value into a TypeError or RangeError naming the option.
+// Every option of serveAndShutdown checked once, the mode included: a wrong
+// value becomes a TypeError or RangeError naming the option, and the rest of
+// the library receives one resolved form.
 
 
-/** Options every kind of server takes. */
-export interface BaseOptions {
-  /** Where to listen; default: all interfaces, as each runtime does. */
-  hostname?: string;
-  /** The port; 0 picks a free one. Default 0. */
-  port?: number;
-  /**
-   * Process signals that shut the server down: the first calls
-   * `shutdown(gracePeriod)`, the second `close()`. `false` installs none.
-   * Default `["SIGINT", "SIGTERM"]`.
-   */
-  signals?: readonly string[] | false;
-  /** The deadline in ms used on a signal, by `shutdown()` and by asyncDispose. Default 10 000. */
-  gracePeriod?: number;
-  /** Ms to keep serving with `ready === false` before closing listeners. Default 0. */
-  drainDelay?: number;
-  /** Ms a TCP connection must have been quiet before draining closes it. Default 100. */
-  idleGrace?: number;
-  /** Receives a handler's throw. Default `console.error`. */
-  onError?: (error: unknown, context: ErrorContext) => void;
-}
-
-/** Where an error reported to `onError` happened. */
-export interface ErrorContext {
-  /** The peer of the connection the error happened on. */
-  remoteAddr?: { hostname: string; port: number };
-  /** The HTTP request being handled, when there was one. */
-  request?: Request;
-}
-
-/** A raw TCP server: `connection` is called once per accepted connection. */
-export interface TcpOptions extends BaseOptions {
-  /** Serves one connection; returning (or throwing) closes it. */
-  connection(conn: Conn): void | Promise<void>;
-}
-
-/** What a fetch handler learns about its request besides the Request itself. */
-export interface RequestInfo {
-  /** The peer's address. */
-  remoteAddr: { hostname: string; port: number };
-  /** Aborts when shutdown begins: end long polls, Server-Sent Events and WebSockets. */
-  shutdown: AbortSignal;
-}
-
-/** An HTTP server with a web-standard fetch handler, on the runtime's own server. */
-export interface HttpOptions extends BaseOptions {
-  /** Answers one request. A throw becomes a 500 and is reported to `onError`. */
-  fetch(request: Request, info: RequestInfo): Response | Promise<Response>;
-  /** A path answered 200 while ready and 503 once shutdown began (GET and HEAD). */
-  health?: string;
-}
-
-/** An existing node:http, node:https or node:net server (Express, Fastify, Koa), not yet listening. */
-export interface NodeServerOptions extends BaseOptions {
-  /** The server; lastcall calls its `listen(port, hostname)`. */
-  server: unknown;
-}
-
-/** BaseOptions with defaults applied and values checked. */
-interface ResolvedOptions {
-  hostname: string | undefined;
-  port: number;
-  signals: readonly string[];
-  gracePeriod: number;
-  drainDelay: number;
-  idleGrace: number;
-  onError: (error: unknown, context: ErrorContext) => void;
-}
+const DEFAULT_SIGNALS: readonly string[] = ["SIGINT", "SIGTERM"];
+const DEFAULT_GRACE_PERIOD_MS = 10_000;
+const DEFAULT_IDLE_GRACE_MS = 100;
+const MODES = ["fetch", "connection", "server"] as const;
 
 function describe(value: unknown): string {
   return typeof value === "string" ? `"${value}"` : String(value);
 }
 
 function invalid(name: string, rule: string, value: unknown, Type = TypeError): Error {
-  return new Type(
-    `Cannot serve as '${name}' must be ${rule}: received ${describe(value)}`,
-  );
+  return new Type(`Cannot serve as '${name}' must be ${rule}: received ${describe(value)}`);
 }
 
 function duration(name: string, value: unknown, fallback: number, allowInfinity: boolean): number {
@@ -1146,9 +1391,8 @@ function duration(name: string, value: unknown, fallback: number, allowInfinity:
   return value;
 }
 
-/** Applies defaults to the options all modes share, throwing on a wrong value. */
-function _resolveOptions(options: BaseOptions): ResolvedOptions {
-  const { hostname, port = 0, signals = ["SIGINT", "SIGTERM"], onError } = options;
+function resolveBase(options: Record<string, unknown>): ResolvedBase {
+  const { hostname, port = 0, signals = DEFAULT_SIGNALS, onError } = options;
   if (hostname !== undefined && typeof hostname !== "string") {
     throw invalid("hostname", "a string", hostname);
   }
@@ -1168,558 +1412,247 @@ function _resolveOptions(options: BaseOptions): ResolvedOptions {
   return {
     hostname,
     port,
-    signals: signals === false ? [] : signals,
-    gracePeriod: duration("gracePeriod", options.gracePeriod, 10_000, true),
+    signals: signals === false ? [] : signals as readonly string[],
+    gracePeriod: duration("gracePeriod", options.gracePeriod, DEFAULT_GRACE_PERIOD_MS, true),
     drainDelay: duration("drainDelay", options.drainDelay, 0, false),
-    idleGrace: duration("idleGrace", options.idleGrace, 100, false),
-    onError: onError
+    idleGrace: duration("idleGrace", options.idleGrace, DEFAULT_IDLE_GRACE_MS, false),
+    onError: (onError as ResolvedBase["onError"] | undefined)
       ?? ((error, context) => console.error("lastcall: handler error", error, context)),
   };
 }
 
-// ---- src/_abort.ts ----
-
-// Waiting on signals, for the shutdown sequence and the runtime shims.
-
-
-/** Resolves once `signal` has aborted (at once if it already has). */
-function _untilAborted(signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) =>
-    signal.addEventListener("abort", () => resolve(), { once: true })
-  );
-}
-
-/** Waits for `work`, but at most `ms`: for a native shutdown that might not end. */
-async function _atMost(work: Promise<unknown> | undefined, ms: number): Promise<void> {
-  using bound = Deadline.after(ms);
-  await Promise.race([work, _untilAborted(bound.signal)]);
-}
-
-// ---- src/http_handler.ts ----
-
-// The runtime-neutral part of HTTP serving: the health path, turning a
-// handler's throw into a 500 reported to onError, and the RequestInfo.
-
-
-function plain(status: number, body: string, method: string): Response {
-  return new Response(method === "HEAD" ? null : body, {
-    status,
-    headers: { "content-type": "text/plain; charset=utf-8" },
-  });
-}
-
-/** The path of a request URL, absolute or relative; never throws. */
-function pathOf(url: string): string {
-  const start = url.charCodeAt(0) === 47 ? 0 : url.indexOf("/", url.indexOf("://") + 3);
-  if (start === -1) return "/";
-  const end = url.slice(start).search(/[?#]/);
-  return end === -1 ? url.slice(start) : url.slice(start, start + end);
-}
-
-/** Wraps the user's fetch handler for a shim. */
-function _httpHandler(
-  options: HttpOptions,
-  resolved: ResolvedOptions,
-  shutdown: AbortSignal,
-): HttpHandler {
-  const { fetch, health } = options;
-  const fail = (error: unknown, request: Request, info: ShimRequestInfo): Response => {
-    resolved.onError(error, { remoteAddr: info.remoteAddr, request });
-    return plain(500, "Internal Server Error\n", request.method);
-  };
-  const check = (response: unknown, request: Request, info: ShimRequestInfo): Response => {
-    if (response instanceof Response) return response;
-    return fail(
-      new TypeError(`The fetch handler must return a Response: received ${String(response)}`),
-      request,
-      info,
+/**
+ * Checks the options of `serveAndShutdown` and applies their defaults.
+ *
+ * @throws {TypeError} When `options` is not an object, not exactly one mode
+ * is given, or an option has the wrong type.
+ * @throws {RangeError} When a number is out of range.
+ */
+function _resolveOptions(
+  options: HttpOptions | TcpOptions | NodeServerOptions,
+): ResolvedOptions {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(`Cannot serve as 'options' must be an object: received ${String(options)}`);
+  }
+  const raw = options as unknown as Record<string, unknown>;
+  const modes = MODES.filter((key) => raw[key] !== undefined);
+  if (modes.length !== 1) {
+    throw new TypeError(
+      `Cannot serve as exactly one of 'fetch', 'connection' or 'server' must be given: received ${
+        modes.length === 0 ? "none" : modes.join(", ")
+      }`,
     );
-  };
-  // Synchronous where the handler is: no promise per request for a handler
-  // that returns its Response at once.
-  return (request, info) => {
-    if (health !== undefined && (request.method === "GET" || request.method === "HEAD")) {
-      // Cheap test first: most requests are not for the health path.
-      if (request.url.includes(health) && pathOf(request.url) === health) {
-        return shutdown.aborted
-          ? plain(503, "draining\n", request.method)
-          : plain(200, "ok\n", request.method);
-      }
-    }
-    let result: Response | Promise<Response>;
-    try {
-      result = fetch(request, info);
-    } catch (error) {
-      return fail(error, request, info);
-    }
-    if (result instanceof Response) return result;
-    return Promise.resolve(result).then(
-      (response) => check(response, request, info),
-      (error) => fail(error, request, info),
-    );
-  };
+  }
+  const mode = modes[0];
+  if (mode !== "server" && typeof raw[mode] !== "function") {
+    throw invalid(mode, "a function", raw[mode]);
+  }
+  const { health } = raw;
+  if (health !== undefined && (typeof health !== "string" || !health.startsWith("/"))) {
+    throw invalid("health", "a path starting with \"/\"", health);
+  }
+  const base = resolveBase(raw);
+  if (mode === "fetch") {
+    const fetch = raw.fetch as HttpOptions["fetch"];
+    return { ...base, mode, fetch, health: health as string | undefined };
+  }
+  if (mode === "connection") {
+    return { ...base, mode, connection: raw.connection as TcpOptions["connection"] };
+  }
+  return { ...base, mode, server: raw.server };
 }
+
+// ---- src/serve.ts ----
+
+// serveAndShutdown and the Server it returns: which mode serves, the order
+// of shutdown (ready false, drainDelay, listeners, drain, deadline), and the
+// process signals.
+
 
 /**
- * The response with `Connection: close`, so the client (or proxy) retires the
- * connection itself after it. Responses with immutable headers are copied.
+ * Picks the shim of the runtime this runs on. Apart from the shims
+ * themselves, only the core's timer looks at a runtime global (to unref).
  */
-function _withConnectionClose(response: Response): Response {
-  try {
-    response.headers.set("connection", "close");
-    return response;
-  } catch {
-    const copy = new Response(response.body, response);
-    copy.headers.set("connection", "close");
-    return copy;
+async function loadShim(): Promise<Shim> {
+  if ("Deno" in globalThis) return _denoShim;
+  if ("Bun" in globalThis) return _bunShim;
+  return _nodeShim;
+}
+
+function deadlineFor(deadline: unknown, gracePeriod: number): Deadline | AbortSignal {
+  if (deadline instanceof AbortSignal) return deadline;
+  if (deadline === undefined) return Deadline.after(gracePeriod);
+  if (typeof deadline !== "number") {
+    throw new TypeError(
+      `Cannot shut down as 'deadline' must be ms or an AbortSignal: received ${String(deadline)}`,
+    );
   }
-}
-
-/** The 503 a handler still pending at the deadline is answered with, where nothing else can end it. */
-function _deadlineResponse(): Response {
-  return new Response("Service Unavailable: the server is shutting down\n", {
-    status: 503,
-    headers: { "content-type": "text/plain; charset=utf-8", connection: "close" },
-  });
-}
-
-// ---- src/tracked_serving.ts ----
-
-// The drain of every serving mode that sees its connections (raw TCP on all
-// runtimes, HTTP on Node): a Tracker, plus the connections that closed by
-// themselves during drainDelay, which count as drained.
-
-
-/** A Tracker for a server whose shutdown begins when `shutdown` aborts. */
-function _trackerFor(shutdown: AbortSignal): Tracker & { closedDuringDelay: number } {
-  const tracker = Object.assign(
-    new Tracker({
-      onStateChange: (_conn, _from, to) => {
-        if (to === "closed" && shutdown.aborted && !tracker.draining) tracker.closedDuringDelay++;
-      },
-    }),
-    { closedDuringDelay: 0 },
-  );
-  return tracker;
-}
-
-/**
- * A Serving that drains through `tracker`, which cuts every tracked socket
- * when the deadline passes; `destroyAll` also cuts those it no longer tracks.
- */
-function _trackedServing(
-  addr: Addr,
-  tracker: Tracker & { closedDuringDelay: number },
-  closeListener: () => void,
-  destroyAll?: () => void,
-): Serving {
-  return {
-    addr,
-    closeListener,
-    async drain(signal: AbortSignal): Promise<DrainCounts> {
-      const onForce = (): void => destroyAll?.();
-      signal.addEventListener("abort", onForce, { once: true });
-      if (signal.aborted) onForce();
-      try {
-        const { closedIdle, drained, forced } = await tracker.shutdown(signal);
-        return { closedIdle, drained: drained + tracker.closedDuringDelay, forced };
-      } finally {
-        signal.removeEventListener("abort", onForce);
-      }
-    },
-  };
-}
-
-// ---- src/serve_tcp.ts ----
-
-// Raw TCP serving: one TcpConn per accepted socket, handed to the handler.
-
-
-/** Listens on TCP and serves each connection with `connection`. */
-async function _serveTcp(
-  shim: Shim,
-  options: ResolvedOptions,
-  connection: TcpOptions["connection"],
-  shutdown: AbortSignal,
-): Promise<Serving> {
-  const tracker = _trackerFor(shutdown);
-  const conns = new Set<TcpConn>();
-  const listener = await shim.listenTcp(options.hostname, options.port, (socket) => {
-    const conn = new TcpConn(socket, tracker, shutdown, options.idleGrace);
-    conns.add(conn);
-    socket.closed.then(() => conns.delete(conn));
-    const serve = async (): Promise<void> => {
-      try {
-        await connection(conn);
-      } catch (error) {
-        options.onError(error, { remoteAddr: conn.remoteAddr });
-      }
-      conn.close();
-    };
-    void serve();
-  });
-  return _trackedServing(
-    listener.addr,
-    tracker,
-    () => listener.close(),
-    () => conns.forEach((conn) => conn.destroy()),
-  );
-}
-
-// ---- src/runtime/cuttable_body.ts ----
-
-// A response whose body can be cut: for Deno, where nothing else can end a
-// streaming response that is still running at the shutdown deadline.
-
-/** The response, re-wrapped so that calling `cut()` errors its body stream. */
-function _cuttable(response: Response): { response: Response; cut: () => void } {
-  const body = response.body;
-  if (body === null) return { response, cut: () => {} };
-  const reader = body.getReader();
-  let controller!: ReadableStreamDefaultController<Uint8Array>;
-  const stream = new ReadableStream<Uint8Array>({
-    start(c) {
-      controller = c;
-    },
-    async pull(c) {
-      const { done, value } = await reader.read();
-      if (done) c.close();
-      else c.enqueue(value);
-    },
-    cancel(reason) {
-      return reader.cancel(reason);
-    },
-  });
-  const cut = (): void => {
-    try {
-      controller.error(new Error("The response was cut at the shutdown deadline"));
-    } catch {
-      // Already closed or errored.
-    }
-    reader.cancel().catch(() => {});
-  };
-  const { status, statusText, headers } = response;
-  return { response: new Response(stream, { status, statusText, headers }), cut };
-}
-
-// ---- src/runtime/types.ts ----
-
-// The few structural types of Deno's and Bun's APIs that the shims use, so
-// the library needs neither @types/deno nor @types/bun (which conflict with
-// each other and with @types/node in users' builds).
-
-interface DenoNetAddr {
-  transport: string;
-  hostname: string;
-  port: number;
-}
-
-interface DenoConn {
-  readonly remoteAddr: DenoNetAddr;
-  read(buffer: Uint8Array): Promise<number | null>;
-  write(data: Uint8Array): Promise<number>;
-  closeWrite(): Promise<void>;
-  close(): void;
-  setNoDelay(noDelay?: boolean): void;
-  setKeepAlive(keepAlive?: boolean): void;
-}
-
-interface DenoListener extends AsyncIterable<DenoConn> {
-  readonly addr: DenoNetAddr;
-  accept(): Promise<DenoConn>;
-  close(): void;
-}
-
-interface DenoNamespace {
-  listen(options: { hostname?: string; port: number; transport?: "tcp" }): DenoListener;
-  addSignalListener(signal: string, handler: () => void): void;
-  removeSignalListener(signal: string, handler: () => void): void;
-}
-
-interface BunSocket<Data> {
-  data: Data;
-  readonly remoteAddress: string;
-  readonly remotePort?: number;
-  write(data: Uint8Array): number;
-  shutdown(halfClose?: boolean): void;
-  end(): void;
-  terminate(): void;
-  pause(): void;
-  resume(): void;
-  setNoDelay?(noDelay?: boolean): boolean;
-  setKeepAlive?(enable?: boolean, initialDelay?: number): boolean;
-}
-
-interface BunSocketHandler<Data> {
-  open?(socket: BunSocket<Data>): void;
-  data?(socket: BunSocket<Data>, data: Uint8Array): void;
-  drain?(socket: BunSocket<Data>): void;
-  end?(socket: BunSocket<Data>): void;
-  close?(socket: BunSocket<Data>, error?: Error): void;
-  error?(socket: BunSocket<Data>, error: Error): void;
-}
-
-interface BunTcpListener {
-  readonly hostname: string;
-  readonly port: number;
-  stop(closeActiveConnections?: boolean): void;
-}
-
-interface BunNamespace {
-  listen<Data>(options: {
-    hostname: string;
-    port: number;
-    allowHalfOpen?: boolean;
-    socket: BunSocketHandler<Data>;
-  }): BunTcpListener;
-}
-
-interface DenoServeHandlerInfo {
-  remoteAddr: DenoNetAddr;
-  completed?: Promise<void>;
-}
-
-interface DenoHttpServer {
-  readonly addr: DenoNetAddr;
-  readonly finished: Promise<void>;
-  shutdown(): Promise<void>;
-}
-
-interface DenoServeOptions {
-  hostname?: string;
-  port: number;
-  onListen?: (addr: DenoNetAddr) => void;
-  onError?: (error: unknown) => Response | Promise<Response>;
-}
-
-interface DenoServe {
-  serve(
-    options: DenoServeOptions,
-    handler: (request: Request, info: DenoServeHandlerInfo) => Response | Promise<Response>,
-  ): DenoHttpServer;
-}
-
-interface BunServer {
-  readonly hostname: string;
-  readonly port: number;
-  readonly pendingRequests: number;
-  stop(closeActiveConnections?: boolean): Promise<void>;
-  requestIP(request: Request): { address: string; port: number } | null;
-}
-
-interface BunServe {
-  serve(options: {
-    hostname: string;
-    port: number;
-    fetch(request: Request, server: BunServer): Response | Promise<Response>;
-    error?(error: Error): Response | Promise<Response>;
-  }): BunServer;
-}
-
-// ---- src/runtime/deno.ts ----
-
-// Deno's shim: Deno.listen connections behind the RawSocket interface, and
-// Deno.serve for HTTP.
-
-
-const denoEncoder = new TextEncoder();
-const Deno = (globalThis as unknown as { Deno: DenoNamespace & DenoServe }).Deno;
-
-const READ_SIZE = 64 * 1024;
-
-class DenoSocket implements RawSocket {
-  readonly remoteAddr: Addr;
-  readonly closed: Promise<void>;
-  readonly #conn: DenoConn;
-  readonly #buffer = new Uint8Array(READ_SIZE);
-  #resolveClosed!: () => void;
-  #isClosed = false;
-  /** Writes run one after another; Deno's write may take only part of the bytes. */
-  #writes: Promise<void> = Promise.resolve();
-
-  constructor(conn: DenoConn) {
-    this.#conn = conn;
-    this.remoteAddr = { hostname: conn.remoteAddr.hostname, port: conn.remoteAddr.port };
-    this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
+  if (Number.isNaN(deadline)) {
+    throw new RangeError("Cannot shut down as 'deadline' must not be NaN: received NaN");
   }
+  return Deadline.after(deadline);
+}
 
-  async read(): Promise<Uint8Array | null> {
-    if (this.#isClosed) return null;
-    try {
-      const n = await this.#conn.read(this.#buffer);
-      // Each chunk gets its own copy: the read buffer is reused.
-      return n === null ? null : this.#buffer.slice(0, n);
-    } catch {
-      return null; // reset, or closed while reading
-    }
-  }
+class LastcallServer implements Server {
+  readonly addr: Addr;
+  readonly runtime: Shim["runtime"];
+  readonly finished: Promise<ShutdownResult>;
+  readonly #options: ResolvedOptions;
+  readonly #serving: Serving;
+  readonly #shutdownController: AbortController;
+  readonly #force = new AbortController();
+  #resolveFinished!: (result: ShutdownResult) => void;
+  #rejectFinished!: (error: unknown) => void;
+  #result: Promise<ShutdownResult> | undefined;
+  #removeSignals: () => void = () => {};
 
-  write(input: Uint8Array | string): Promise<void> {
-    const data = typeof input === "string" ? denoEncoder.encode(input) : input;
-    if (this.#isClosed) return Promise.reject(_connClosedError());
-    const written = this.#writes.then(async () => {
-      if (this.#isClosed) throw _connClosedError();
-      let offset = 0;
-      while (offset < data.byteLength) offset += await this.#conn.write(data.subarray(offset));
+  constructor(
+    runtime: Shim["runtime"],
+    options: ResolvedOptions,
+    serving: Serving,
+    shutdownController: AbortController,
+  ) {
+    this.runtime = runtime;
+    this.addr = serving.addr;
+    this.#options = options;
+    this.#serving = serving;
+    this.#shutdownController = shutdownController;
+    this.finished = new Promise((resolve, reject) => {
+      this.#resolveFinished = resolve;
+      this.#rejectFinished = reject;
     });
-    this.#writes = written.catch(() => {});
-    return written;
   }
 
-  async closeWrite(): Promise<void> {
-    await this.#writes;
-    if (this.#isClosed) return;
+  get ready(): boolean {
+    return this.#result === undefined;
+  }
+
+  installSignals(shim: Shim): void {
+    let received = 0;
+    const onSignal = (): void => {
+      received++;
+      if (received === 1) void this.shutdown();
+      else void this.close();
+    };
+    const removers = this.#options.signals.map((signal) => shim.onSignal(signal, onSignal));
+    this.#removeSignals = () => removers.forEach((remove) => remove());
+  }
+
+  shutdown(deadline?: AbortSignal | number): Promise<ShutdownResult> {
+    if (this.#result !== undefined) return this.#result;
+    let bound: Deadline | AbortSignal;
     try {
-      await this.#conn.closeWrite();
-    } catch {
-      // Already gone: the peer reset it.
+      bound = deadlineFor(deadline, this.#options.gracePeriod);
+    } catch (error) {
+      return Promise.reject(error);
     }
+    this.#result = this.#run(bound);
+    this.#result.then(this.#resolveFinished, this.#rejectFinished);
+    return this.#result;
   }
 
-  destroy(): void {
-    if (this.#isClosed) return;
-    this.#isClosed = true;
-    try {
-      this.#conn.close();
-    } catch {
-      // Already closed.
-    }
-    this.#resolveClosed();
+  async close(): Promise<void> {
+    this.#force.abort();
+    await this.shutdown();
   }
-}
 
-function listenDenoTcp(
-  hostname: string | undefined,
-  port: number,
-  accept: (socket: RawSocket) => void,
-): Promise<TcpListener> {
-  const listener = Deno.listen({ hostname, port, transport: "tcp" });
-  (async () => {
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.shutdown().then(() => {});
+  }
+
+  async #run(bound: Deadline | AbortSignal): Promise<ShutdownResult> {
+    const started = Date.now();
+    const deadline = bound instanceof Deadline ? bound.signal : bound;
+    const signal = AbortSignal.any([deadline, this.#force.signal]);
+    const serving = this.#serving;
+    this.#shutdownController.abort();
+    // Work in flight must finish even when nothing else holds the process:
+    // Deno does not count an open connection as pending, so a handler waiting
+    // on an unref'd timer would see the process exit under it. This timer
+    // never fires; it only holds the process until the drain ends, which the
+    // deadline bounds.
+    const hold = setInterval(() => {}, MAX_TIMER_DELAY);
     try {
-      for await (const conn of listener) {
-        try {
-          conn.setNoDelay(true);
-          conn.setKeepAlive(true);
-        } catch {
-          // The peer may already be gone; reading will tell.
-        }
-        accept(new DenoSocket(conn));
+      if (this.#options.drainDelay > 0 && !signal.aborted) {
+        using delay = Deadline.after(this.#options.drainDelay, { signal });
+        await _untilAborted(delay.signal);
       }
-    } catch {
-      // The listener was closed.
+      serving.closeListener();
+      const counts = await serving.drain(signal);
+      return { graceful: counts.forced === 0, ...counts, ms: Date.now() - started };
+    } finally {
+      clearInterval(hold);
+      if (bound instanceof Deadline) bound[Symbol.dispose]();
+      this.#removeSignals();
     }
-  })();
-  return Promise.resolve({
-    addr: { hostname: listener.addr.hostname, port: listener.addr.port },
-    close: () => {
-      try {
-        listener.close();
-      } catch {
-        // Already closed.
-      }
-    },
-  });
-}
-
-function onDenoSignal(signal: string, handler: () => void): () => void {
-  Deno.addSignalListener(signal, handler);
-  return () => Deno.removeSignalListener(signal, handler);
-}
-
-/** A request being served, until Deno reports its response sent. */
-interface InFlight {
-  /** Ends it at the deadline, where that is possible. */
-  cut: () => void;
+  }
 }
 
 /**
- * Deno.serve hides its connections, so requests are counted instead: those
- * finished after shutdown began are drained, those still in flight at the
- * deadline forced. Deno's own shutdown() closes the listener and idle
- * connections and drains, but waits forever for a handler that never settles:
- * at the deadline one still pending is answered with a 503, and a body that
- * began streaming during shutdown is cut. (Wrapping every body to make it
- * cuttable would halve Deno's throughput, so bodies sent before shutdown
- * began are left alone: see README.)
+ * Listens first (a listen error rejects here, leaving nothing behind), then
+ * serves until shutdown: Go's `net/http` Shutdown and Close for raw TCP
+ * protocols and HTTP, on Node, Deno and Bun. The first SIGINT or SIGTERM
+ * shuts down within `gracePeriod`, a second one forces.
+ *
+ * @param options Exactly one of `fetch` (HTTP with a web-standard handler on
+ * the runtime's own server), `connection` (raw TCP) or `server` (an existing
+ * node:http, node:https or node:net server, not yet listening), plus the
+ * shared options.
+ * @returns The running server.
+ * @throws {TypeError} When an option has the wrong type, or `server` is
+ * already listening or not supported on this runtime (Deno).
+ * @throws {RangeError} When an option is out of range.
+ *
+ * @example A line-echo TCP server that drains on SIGTERM
+ * ```ts
+ * import { serveAndShutdown } from "@lastcall/lastcall";
+ *
+ * const server = await serveAndShutdown({
+ *   port: 0,
+ *   gracePeriod: 5_000,
+ *   async connection(conn) {
+ *     for await (const chunk of conn) await conn.write(chunk);
+ *   },
+ * });
+ * console.log(`listening on ${server.addr.port}`);
+ * const result = await server.shutdown();
+ * console.log(result.graceful);
+ * ```
  */
-function serveDenoHttp(options: HttpServeOptions): Promise<Serving> {
-  const { handler, shutdown } = options;
-  const inFlight = new Set<InFlight>();
-  const counts: DrainCounts = { closedIdle: 0, drained: 0, forced: 0 };
-  let wakeDrain: (() => void) | undefined;
-  const finish = (request: InFlight): void => {
-    if (!inFlight.delete(request)) return;
-    if (shutdown.aborted) counts.drained++;
-    if (inFlight.size === 0) wakeDrain?.();
-  };
-  /** Once shutdown began: Connection: close, and a body the deadline can cut. */
-  const prepare = (response: Response, request: Request, entry: InFlight): Response => {
-    if (!shutdown.aborted) return response;
-    response = _withConnectionClose(response);
-    if (response.body === null || request.method === "HEAD") return response;
-    const cuttable = _cuttable(response);
-    entry.cut = cuttable.cut;
-    return cuttable.response;
-  };
-  const server = Deno.serve(
-    { hostname: options.hostname, port: options.port, onListen: () => {} },
-    (request, info) => {
-      const entry: InFlight = { cut: () => {} };
-      inFlight.add(entry);
-      const done = (): void => finish(entry);
-      if (info.completed) info.completed.then(done, done);
-      const result = handler(request, { remoteAddr: info.remoteAddr, shutdown });
-      if (result instanceof Response) {
-        if (!info.completed) queueMicrotask(done);
-        return prepare(result, request, entry);
-      }
-      return new Promise<Response>((resolve) => {
-        entry.cut = () => resolve(_deadlineResponse());
-        result.then((response) => {
-          if (!info.completed) queueMicrotask(done);
-          resolve(prepare(response, request, entry));
-        });
-      });
-    },
-  );
-  let shuttingDown: Promise<void> | undefined;
-  return Promise.resolve({
-    addr: { hostname: server.addr.hostname, port: server.addr.port },
-    closeListener: () => {
-      shuttingDown = server.shutdown();
-    },
-    async drain(signal: AbortSignal): Promise<DrainCounts> {
-      if (inFlight.size > 0) {
-        await Promise.race([new Promise<void>((wake) => wakeDrain = wake), _untilAborted(signal)]);
-      }
-      for (const request of [...inFlight]) {
-        inFlight.delete(request);
-        counts.forced++;
-        request.cut();
-      }
-      // With nothing in flight Deno's shutdown ends at once; a body sent
-      // before shutdown began cannot be cut, so do not wait on it long.
-      await _atMost(shuttingDown, 1_000);
-      return counts;
-    },
-  });
+export async function serveAndShutdown(
+  options: HttpOptions | TcpOptions | NodeServerOptions,
+): Promise<Server> {
+  const resolved = _resolveOptions(options);
+  const shim = await loadShim();
+  const shutdownController = new AbortController();
+  const shutdown = shutdownController.signal;
+  const { hostname, port } = resolved;
+  let serving: Serving;
+  if (resolved.mode === "connection") {
+    serving = await _serveTcp(shim, resolved, shutdown);
+  } else if (resolved.mode === "fetch") {
+    const handler = _httpHandler(resolved, shutdown);
+    serving = await shim.serveHttp({ hostname, port, handler, shutdown });
+  } else {
+    if (shim.serveNodeServer === undefined) {
+      throw new TypeError(
+        `Cannot serve as 'server' is not supported on ${shim.runtime}: use 'fetch' with the runtime's own server`,
+      );
+    }
+    serving = await shim.serveNodeServer(resolved.server, { hostname, port, shutdown });
+  }
+  const server = new LastcallServer(shim.runtime, resolved, serving, shutdownController);
+  server.installSignals(shim);
+  return server;
 }
 
-/** The shim for Deno. */
-const denoShim: Shim = {
-  runtime: "deno",
-  listenTcp: listenDenoTcp,
-  serveHttp: serveDenoHttp,
-  onSignal: onDenoSignal,
-};
+// ---- src/runtime/_shared/node_server.ts ----
 
-// ---- src/runtime/node_http.ts ----
-
-// Node's HTTP connection tracking, shared by the fetch adapter and by
-// `{ server }`: each socket is a tracked connection, active while it has a
-// response in flight; once shutdown begins every response that has not sent
-// its headers yet gets `Connection: close`.
+// Connection tracking for node:http, node:https and node:net servers, shared
+// by Node (its fetch adapter and `{ server }`) and Bun (`{ server }`): each
+// socket is a tracked connection, active while it has a response in flight;
+// once shutdown begins every response that has not sent its headers yet gets
+// `Connection: close`.
 
 
 const kState = Symbol("lastcall.socket");
@@ -1784,7 +1717,7 @@ function isHttpServer(server: net.Server): server is http.Server {
  */
 async function _serveNodeServer(
   server: unknown,
-  options: Omit<HttpServeOptions, "handler">,
+  options: NodeServerServeOptions,
 ): Promise<Serving> {
   const candidate = server as net.Server | undefined;
   if (
@@ -1853,7 +1786,18 @@ async function _serveNodeServer(
   );
 }
 
-// ---- src/runtime/pull_reader.ts ----
+// ---- src/runtime/_shared/process_signal.ts ----
+
+// Process signals through node:process, which Node and Bun both provide.
+
+
+/** Calls `handler` on each delivery of `signal`; returns the remover. */
+function _onProcessSignal(signal: string, handler: () => void): () => void {
+  process.on(signal as NodeJS.Signals, handler);
+  return () => void process.off(signal as NodeJS.Signals, handler);
+}
+
+// ---- src/runtime/_shared/pull_reader.ts ----
 
 // Pull reads over a push-style socket (node:net, Bun.listen): chunks wait
 // here until asked for; past a high-water mark the socket is paused, so the
@@ -1919,210 +1863,34 @@ class PullReader {
   }
 }
 
-// ---- src/runtime/bun.ts ----
+// ---- src/runtime/_shared/response.ts ----
 
-// Bun's shim: Bun.listen sockets behind the RawSocket interface, and Bun.serve
-// for HTTP.
-
-
-const bunEncoder = new TextEncoder();
-const Bun = (globalThis as unknown as { Bun: BunNamespace & BunServe }).Bun;
-
-/** Pull reads and awaited writes over Bun's push-style socket handlers. */
-class BunRawSocket implements RawSocket {
-  readonly remoteAddr: Addr;
-  readonly closed: Promise<void>;
-  readonly #socket: BunSocket<BunRawSocket>;
-  readonly #reader: PullReader;
-  #isClosed = false;
-  /** Bytes Bun did not take yet, written on drain, in order. */
-  #unsent: Array<{ data: Uint8Array; resolve: () => void; reject: (e: unknown) => void }> = [];
-  #resolveClosed!: () => void;
-
-  constructor(socket: BunSocket<BunRawSocket>) {
-    this.#socket = socket;
-    this.remoteAddr = { hostname: socket.remoteAddress, port: socket.remotePort ?? 0 };
-    this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
-    this.#reader = new PullReader(() => socket.pause(), () => socket.resume());
-  }
-
-  onData(chunk: Uint8Array): void {
-    this.#reader.push(chunk);
-  }
-
-  onEnd(): void {
-    this.#reader.end();
-  }
-
-  onDrain(): void {
-    while (this.#unsent.length > 0) {
-      const next = this.#unsent[0];
-      const written = this.#socket.write(next.data);
-      if (written < next.data.byteLength) {
-        next.data = next.data.subarray(Math.max(written, 0));
-        return;
-      }
-      this.#unsent.shift();
-      next.resolve();
-    }
-  }
-
-  onClose(): void {
-    if (this.#isClosed) return;
-    this.#isClosed = true;
-    this.onEnd();
-    for (const { reject } of this.#unsent.splice(0)) reject(_connClosedError());
-    this.#resolveClosed();
-  }
-
-  read(): Promise<Uint8Array | null> {
-    return this.#reader.read();
-  }
-
-  write(input: Uint8Array | string): Promise<void> {
-    let data = typeof input === "string" ? bunEncoder.encode(input) : input;
-    if (this.#isClosed) return Promise.reject(_connClosedError());
-    if (this.#unsent.length === 0) {
-      const written = this.#socket.write(data);
-      if (written >= data.byteLength) return Promise.resolve();
-      data = data.subarray(Math.max(written, 0));
-    }
-    return new Promise((resolve, reject) => this.#unsent.push({ data, resolve, reject }));
-  }
-
-  async closeWrite(): Promise<void> {
-    if (this.#unsent.length > 0) {
-      await new Promise<void>((resolve, reject) =>
-        this.#unsent.push({ data: new Uint8Array(0), resolve, reject })
-      ).catch(() => {});
-    }
-    if (!this.#isClosed) this.#socket.shutdown();
-  }
-
-  destroy(): void {
-    if (this.#isClosed) return;
-    this.#socket.end();
-    this.onClose();
-  }
-}
-
-function listenBunTcp(
-  hostname: string | undefined,
-  port: number,
-  accept: (socket: RawSocket) => void,
-): Promise<TcpListener> {
-  const listener = Bun.listen<BunRawSocket>({
-    hostname: hostname ?? "0.0.0.0",
-    port,
-    allowHalfOpen: true,
-    socket: {
-      open(socket) {
-        socket.setNoDelay?.(true);
-        socket.setKeepAlive?.(true);
-        socket.data = new BunRawSocket(socket);
-        accept(socket.data);
-      },
-      data: (socket, chunk) => socket.data.onData(chunk),
-      drain: (socket) => socket.data.onDrain(),
-      end: (socket) => socket.data.onEnd(),
-      close: (socket) => socket.data?.onClose(),
-      error: (socket) => socket.data?.onEnd(),
-    },
-  });
-  return Promise.resolve({
-    addr: { hostname: listener.hostname, port: listener.port },
-    close: () => listener.stop(false),
-  });
-}
-
-function onBunSignal(signal: string, handler: () => void): () => void {
-  process.on(signal, handler);
-  return () => process.off(signal, handler);
-}
-
-/** RequestInfo whose remoteAddr is looked up only when read. */
-class BunRequestInfo {
-  readonly shutdown: AbortSignal;
-  readonly #server: BunServer;
-  readonly #request: Request;
-
-  constructor(server: BunServer, request: Request, shutdown: AbortSignal) {
-    this.#server = server;
-    this.#request = request;
-    this.shutdown = shutdown;
-  }
-
-  get remoteAddr(): Addr {
-    const ip = this.#server.requestIP(this.#request);
-    return { hostname: ip?.address ?? "", port: ip?.port ?? 0 };
-  }
-}
+// What the shims over a runtime's own fetch server (Deno.serve, Bun.serve)
+// do to a response once shutdown has begun.
 
 /**
- * Bun.serve hides its connections, so requests are counted instead: those in
- * flight when shutdown began or started after it are drained unless still
- * pending at the deadline, which are forced. Bun's own stop() closes the
- * listener and idle connections and resolves once the last request is done;
- * stop(true) cuts the rest at the deadline.
+ * The response with `Connection: close`, so the client (or proxy) retires the
+ * connection itself after it. Responses with immutable headers are copied.
  */
-function serveBunHttp(options: HttpServeOptions): Promise<Serving> {
-  const { handler, shutdown } = options;
-  let startedDuringShutdown = 0;
-  const closing = (response: Response): Response =>
-    shutdown.aborted ? _withConnectionClose(response) : response;
-  let inFlightAtShutdown = 0;
-  const server = Bun.serve({
-    hostname: options.hostname ?? "0.0.0.0",
-    port: options.port,
-    fetch(request, bunServer) {
-      if (shutdown.aborted) startedDuringShutdown++;
-      // Bun gives an HTTP/1.0 request without Host (HAProxy's default health
-      // check) a relative URL, which new URL() rejects: make it absolute.
-      if (request.url.charCodeAt(0) === 47) {
-        request = new Request(
-          `http://${bunServer.hostname}:${bunServer.port}${request.url}`,
-          request,
-        );
-      }
-      const result = handler(request, new BunRequestInfo(bunServer, request, shutdown));
-      return result instanceof Response ? closing(result) : result.then(closing);
-    },
-  });
-  shutdown.addEventListener("abort", () => inFlightAtShutdown = server.pendingRequests, {
-    once: true,
-  });
-  let stopped: Promise<void> | undefined;
-  return Promise.resolve({
-    addr: { hostname: server.hostname, port: server.port },
-    closeListener: () => {
-      stopped = server.stop();
-    },
-    async drain(signal: AbortSignal): Promise<DrainCounts> {
-      let forced = 0;
-      let drainedInTime = false;
-      await Promise.race([stopped?.then(() => drainedInTime = true), _untilAborted(signal)]);
-      if (!drainedInTime) {
-        forced = server.pendingRequests;
-        await _atMost(server.stop(true), 1_000);
-      }
-      const drained = Math.max(0, inFlightAtShutdown + startedDuringShutdown - forced);
-      return { closedIdle: 0, drained, forced };
-    },
-  });
+function _withConnectionClose(response: Response): Response {
+  try {
+    response.headers.set("connection", "close");
+    return response;
+  } catch {
+    const copy = new Response(response.body, response);
+    copy.headers.set("connection", "close");
+    return copy;
+  }
 }
 
-/** The shim for Bun. */
-const bunShim: Shim = {
-  runtime: "bun",
-  listenTcp: listenBunTcp,
-  serveHttp: serveBunHttp,
-  // Bun's node:http reports a connection only with its first request, so
-  // connections that never send one are not seen (see README).
-  serveNodeServer: _serveNodeServer,
-  onSignal: onBunSignal,
-};
+// ---- src/runtime/_shared/utf8.ts ----
 
-// ---- src/runtime/node_request.ts ----
+// One encoder for the shims whose sockets take only bytes (Deno, Bun).
+
+/** Encodes the strings a connection writes. */
+const _utf8: TextEncoder = new TextEncoder();
+
+// ---- src/runtime/node/request.ts ----
 
 // A web Request over a node:http request, built lazily: method, url, headers
 // and signal are computed on first use, and a real Request (for the body and
@@ -2225,7 +1993,7 @@ class _NodeRequest {
   }
 }
 
-// ---- src/runtime/node_fetch.ts ----
+// ---- src/runtime/node/fetch.ts ----
 
 // Node's fetch adapter: node:http requests in, web Requests to the handler,
 // web Responses streamed back with backpressure. Bodies are never buffered
@@ -2363,10 +2131,9 @@ function _fetchListener(
   };
 }
 
-// ---- src/runtime/node.ts ----
+// ---- src/runtime/node/socket.ts ----
 
-// Node's shim: node:net sockets behind the RawSocket interface, and node:http
-// with connection tracking for HTTP.
+// Raw TCP on Node: node:net sockets behind the RawSocket interface.
 
 
 /** A node:net socket as a RawSocket. */
@@ -2427,10 +2194,9 @@ class NodeSocket implements RawSocket {
   }
 }
 
-function listenNodeTcp(
-  hostname: string | undefined,
-  port: number,
-  accept: (socket: RawSocket) => void,
+/** Listens with node:net; a port in use rejects with Node's own EADDRINUSE error. */
+function _listenNodeTcp(
+  { hostname, port, accept }: TcpListenOptions,
 ): Promise<TcpListener> {
   const server = net.createServer(
     // Half-open: a peer that sends its last command and FIN still gets the reply.
@@ -2450,10 +2216,11 @@ function listenNodeTcp(
   });
 }
 
-function onNodeSignal(signal: string, handler: () => void): () => void {
-  process.on(signal as NodeJS.Signals, handler);
-  return () => void process.off(signal as NodeJS.Signals, handler);
-}
+// ---- src/runtime/node/mod.ts ----
+
+// Node's shim: node:net for raw TCP, node:http with connection tracking for
+// HTTP, and the fetch adapter on top of it.
+
 
 function serveNodeHttp(options: HttpServeOptions): Promise<Serving> {
   const server = http.createServer(
@@ -2464,239 +2231,592 @@ function serveNodeHttp(options: HttpServeOptions): Promise<Serving> {
 }
 
 /** The shim for Node. */
-const nodeShim: Shim = {
+const _nodeShim: Shim = {
   runtime: "node",
-  listenTcp: listenNodeTcp,
+  listenTcp: _listenNodeTcp,
   serveHttp: serveNodeHttp,
   serveNodeServer: _serveNodeServer,
-  onSignal: onNodeSignal,
+  onSignal: _onProcessSignal,
 };
 
-// ---- src/serve.ts ----
+// ---- src/runtime/deno/cuttable_body.ts ----
 
-/** A running server, as `serveAndShutdown` returns it. */
-export interface Server extends AsyncDisposable {
-  /** Where it listens. */
-  readonly addr: { hostname: string; port: number };
-  /** The runtime serving it. */
-  readonly runtime: "node" | "deno" | "bun";
-  /** False from the moment shutdown begins: fail health checks now. */
-  readonly ready: boolean;
-  /**
-   * Go's Shutdown, then Close at the deadline: stop accepting, close idle
-   * connections, let in-flight work finish, force the rest when `deadline`
-   * (ms, or a signal) passes; default `gracePeriod`. Idempotent: every call
-   * resolves with the same result.
-   */
-  shutdown(deadline?: AbortSignal | number): Promise<ShutdownResult>;
-  /** Go's Close: closes the listener and every connection now. */
-  close(): Promise<void>;
-  /** Settles once the server is fully down. */
-  readonly finished: Promise<ShutdownResult>;
-}
+// A response whose body can be cut: for Deno, where nothing else can end a
+// streaming response that is still running at the shutdown deadline.
 
-/** Picks the shim of the runtime this runs on; nothing else looks at runtime globals. */
-async function loadShim(): Promise<Shim> {
-  if ("Deno" in globalThis) return denoShim;
-  if ("Bun" in globalThis) return bunShim;
-  return nodeShim;
-}
-
-function deadlineFor(deadline: unknown, gracePeriod: number): Deadline | AbortSignal {
-  if (deadline instanceof AbortSignal) return deadline;
-  if (deadline === undefined) return Deadline.after(gracePeriod);
-  if (typeof deadline !== "number") {
-    throw new TypeError(
-      `Cannot shut down as 'deadline' must be ms or an AbortSignal: received ${String(deadline)}`,
-    );
-  }
-  if (Number.isNaN(deadline)) {
-    throw new RangeError("Cannot shut down as 'deadline' must not be NaN: received NaN");
-  }
-  return Deadline.after(deadline);
-}
-
-class LastcallServer implements Server {
-  readonly addr: Addr;
-  readonly runtime: Shim["runtime"];
-  readonly finished: Promise<ShutdownResult>;
-  readonly #options: ResolvedOptions;
-  readonly #serving: Serving;
-  readonly #shutdownController: AbortController;
-  readonly #force = new AbortController();
-  #resolveFinished!: (result: ShutdownResult) => void;
-  #rejectFinished!: (error: unknown) => void;
-  #result: Promise<ShutdownResult> | undefined;
-  #removeSignals: () => void = () => {};
-
-  constructor(
-    runtime: Shim["runtime"],
-    options: ResolvedOptions,
-    serving: Serving,
-    shutdownController: AbortController,
-  ) {
-    this.runtime = runtime;
-    this.addr = serving.addr;
-    this.#options = options;
-    this.#serving = serving;
-    this.#shutdownController = shutdownController;
-    this.finished = new Promise((resolve, reject) => {
-      this.#resolveFinished = resolve;
-      this.#rejectFinished = reject;
-    });
-  }
-
-  get ready(): boolean {
-    return this.#result === undefined;
-  }
-
-  installSignals(shim: Shim): void {
-    let received = 0;
-    const onSignal = (): void => {
-      received++;
-      if (received === 1) void this.shutdown();
-      else void this.close();
-    };
-    const removers = this.#options.signals.map((signal) => shim.onSignal(signal, onSignal));
-    this.#removeSignals = () => removers.forEach((remove) => remove());
-  }
-
-  shutdown(deadline?: AbortSignal | number): Promise<ShutdownResult> {
-    if (this.#result !== undefined) return this.#result;
-    let bound: Deadline | AbortSignal;
+/** The response, re-wrapped so that calling `cut()` errors its body stream. */
+function _cuttable(response: Response): { response: Response; cut: () => void } {
+  const body = response.body;
+  if (body === null) return { response, cut: () => {} };
+  const reader = body.getReader();
+  let controller!: ReadableStreamDefaultController<Uint8Array>;
+  const stream = new ReadableStream<Uint8Array>({
+    start(c) {
+      controller = c;
+    },
+    async pull(c) {
+      const { done, value } = await reader.read();
+      if (done) c.close();
+      else c.enqueue(value);
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  });
+  const cut = (): void => {
     try {
-      bound = deadlineFor(deadline, this.#options.gracePeriod);
-    } catch (error) {
-      return Promise.reject(error);
+      controller.error(new Error("The response was cut at the shutdown deadline"));
+    } catch {
+      // Already closed or errored.
     }
-    this.#result = this.#run(bound);
-    this.#result.then(this.#resolveFinished, this.#rejectFinished);
-    return this.#result;
-  }
+    reader.cancel().catch(() => {});
+  };
+  const { status, statusText, headers } = response;
+  return { response: new Response(stream, { status, statusText, headers }), cut };
+}
 
-  async close(): Promise<void> {
-    this.#force.abort();
-    await this.shutdown();
-  }
+// ---- src/runtime/deno/types.ts ----
 
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.shutdown().then(() => {});
-  }
+// The few structural types of Deno's API that its shim uses, so the library
+// needs neither @types/deno nor @types/bun (which conflict with each other
+// and with @types/node in users' builds).
 
-  async #run(bound: Deadline | AbortSignal): Promise<ShutdownResult> {
-    const started = Date.now();
-    const deadline = bound instanceof Deadline ? bound.signal : bound;
-    const signal = AbortSignal.any([deadline, this.#force.signal]);
-    const serving = this.#serving;
-    this.#shutdownController.abort();
-    // Work in flight must finish even when nothing else holds the process:
-    // Deno does not count an open connection as pending, so a handler waiting
-    // on an unref'd timer would see the process exit under it. This timer
-    // never fires; it only holds the process until the drain ends, which the
-    // deadline bounds.
-    const hold = setInterval(() => {}, 2 ** 31 - 1);
-    try {
-      if (this.#options.drainDelay > 0 && !signal.aborted) {
-        using delay = Deadline.after(this.#options.drainDelay, { signal });
-        await _untilAborted(delay.signal);
+interface DenoNetAddr {
+  transport: string;
+  hostname: string;
+  port: number;
+}
+
+interface DenoConn {
+  readonly remoteAddr: DenoNetAddr;
+  read(buffer: Uint8Array): Promise<number | null>;
+  write(data: Uint8Array): Promise<number>;
+  closeWrite(): Promise<void>;
+  close(): void;
+  setNoDelay(noDelay?: boolean): void;
+  setKeepAlive(keepAlive?: boolean): void;
+}
+
+interface DenoListener extends AsyncIterable<DenoConn> {
+  readonly addr: DenoNetAddr;
+  accept(): Promise<DenoConn>;
+  close(): void;
+}
+
+interface DenoNamespace {
+  listen(options: { hostname?: string; port: number; transport?: "tcp" }): DenoListener;
+  addSignalListener(signal: string, handler: () => void): void;
+  removeSignalListener(signal: string, handler: () => void): void;
+}
+
+interface DenoServeHandlerInfo {
+  remoteAddr: DenoNetAddr;
+  completed?: Promise<void>;
+}
+
+interface DenoHttpServer {
+  readonly addr: DenoNetAddr;
+  readonly finished: Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+interface DenoServeOptions {
+  hostname?: string;
+  port: number;
+  onListen?: (addr: DenoNetAddr) => void;
+  onError?: (error: unknown) => Response | Promise<Response>;
+}
+
+interface DenoServe {
+  serve(
+    options: DenoServeOptions,
+    handler: (request: Request, info: DenoServeHandlerInfo) => Response | Promise<Response>,
+  ): DenoHttpServer;
+}
+
+/** The `Deno` global, typed by the interfaces above. */
+const _deno: DenoNamespace & DenoServe =
+  (globalThis as unknown as { Deno: DenoNamespace & DenoServe }).Deno;
+
+// ---- src/runtime/deno/http.ts ----
+
+// HTTP on Deno: Deno.serve, with requests counted since it hides its
+// connections, and a way to end what is still running at the deadline.
+
+
+/** The 503 a handler still pending at the deadline is answered with, where nothing else can end it. */
+function deadlineResponse(): Response {
+  return new Response("Service Unavailable: the server is shutting down\n", {
+    status: 503,
+    headers: { "content-type": "text/plain; charset=utf-8", connection: "close" },
+  });
+}
+
+/** A request being served, until Deno reports its response sent. */
+interface InFlight {
+  /** Ends it at the deadline, where that is possible. */
+  cut: () => void;
+}
+
+/**
+ * Deno.serve hides its connections, so requests are counted instead: those
+ * finished after shutdown began are drained, those still in flight at the
+ * deadline forced. Deno's own shutdown() closes the listener and idle
+ * connections and drains, but waits forever for a handler that never settles:
+ * at the deadline one still pending is answered with a 503, and a body that
+ * began streaming during shutdown is cut. (Wrapping every body to make it
+ * cuttable would halve Deno's throughput, so bodies sent before shutdown
+ * began are left alone: see README.)
+ */
+function _serveDenoHttp(options: HttpServeOptions): Promise<Serving> {
+  const { handler, shutdown } = options;
+  const inFlight = new Set<InFlight>();
+  const counts: DrainCounts = { closedIdle: 0, drained: 0, forced: 0 };
+  let wakeDrain: (() => void) | undefined;
+  const finish = (request: InFlight): void => {
+    if (!inFlight.delete(request)) return;
+    if (shutdown.aborted) counts.drained++;
+    if (inFlight.size === 0) wakeDrain?.();
+  };
+  /** Once shutdown began: Connection: close, and a body the deadline can cut. */
+  const prepare = (response: Response, request: Request, entry: InFlight): Response => {
+    if (!shutdown.aborted) return response;
+    response = _withConnectionClose(response);
+    if (response.body === null || request.method === "HEAD") return response;
+    const cuttable = _cuttable(response);
+    entry.cut = cuttable.cut;
+    return cuttable.response;
+  };
+  const server = _deno.serve(
+    { hostname: options.hostname, port: options.port, onListen: () => {} },
+    (request, info) => {
+      const entry: InFlight = { cut: () => {} };
+      inFlight.add(entry);
+      const done = (): void => finish(entry);
+      if (info.completed) info.completed.then(done, done);
+      const result = handler(request, { remoteAddr: info.remoteAddr, shutdown });
+      if (result instanceof Response) {
+        if (!info.completed) queueMicrotask(done);
+        return prepare(result, request, entry);
       }
-      serving.closeListener();
-      const counts = await serving.drain(signal);
-      return { graceful: counts.forced === 0, ...counts, ms: Date.now() - started };
-    } finally {
-      clearInterval(hold);
-      if (bound instanceof Deadline) bound[Symbol.dispose]();
-      this.#removeSignals();
+      return new Promise<Response>((resolve) => {
+        entry.cut = () => resolve(deadlineResponse());
+        result.then((response) => {
+          if (!info.completed) queueMicrotask(done);
+          resolve(prepare(response, request, entry));
+        });
+      });
+    },
+  );
+  let shuttingDown: Promise<void> | undefined;
+  return Promise.resolve({
+    addr: { hostname: server.addr.hostname, port: server.addr.port },
+    closeListener: () => {
+      shuttingDown = server.shutdown();
+    },
+    async drain(signal: AbortSignal): Promise<DrainCounts> {
+      if (inFlight.size > 0) {
+        await Promise.race([new Promise<void>((wake) => wakeDrain = wake), _untilAborted(signal)]);
+      }
+      for (const request of [...inFlight]) {
+        inFlight.delete(request);
+        counts.forced++;
+        request.cut();
+      }
+      // With nothing in flight Deno's shutdown ends at once; a body sent
+      // before shutdown began cannot be cut, so do not wait on it long.
+      await _atMost(shuttingDown, NATIVE_STOP_WAIT_MS);
+      return counts;
+    },
+  });
+}
+
+// ---- src/runtime/deno/socket.ts ----
+
+// Raw TCP on Deno: Deno.listen connections behind the RawSocket interface.
+
+
+/** Bytes asked for per read. */
+const READ_SIZE = 64 * 1024;
+
+class DenoSocket implements RawSocket {
+  readonly remoteAddr: Addr;
+  readonly closed: Promise<void>;
+  readonly #conn: DenoConn;
+  readonly #buffer = new Uint8Array(READ_SIZE);
+  #resolveClosed!: () => void;
+  #isClosed = false;
+  /** Writes run one after another; Deno's write may take only part of the bytes. */
+  #writes: Promise<void> = Promise.resolve();
+
+  constructor(conn: DenoConn) {
+    this.#conn = conn;
+    this.remoteAddr = { hostname: conn.remoteAddr.hostname, port: conn.remoteAddr.port };
+    this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
+  }
+
+  async read(): Promise<Uint8Array | null> {
+    if (this.#isClosed) return null;
+    try {
+      const n = await this.#conn.read(this.#buffer);
+      // Each chunk gets its own copy: the read buffer is reused.
+      return n === null ? null : this.#buffer.slice(0, n);
+    } catch {
+      return null; // reset, or closed while reading
     }
+  }
+
+  write(input: Uint8Array | string): Promise<void> {
+    const data = typeof input === "string" ? _utf8.encode(input) : input;
+    if (this.#isClosed) return Promise.reject(_connClosedError());
+    const written = this.#writes.then(async () => {
+      if (this.#isClosed) throw _connClosedError();
+      let offset = 0;
+      while (offset < data.byteLength) offset += await this.#conn.write(data.subarray(offset));
+    });
+    this.#writes = written.catch(() => {});
+    return written;
+  }
+
+  async closeWrite(): Promise<void> {
+    await this.#writes;
+    if (this.#isClosed) return;
+    try {
+      await this.#conn.closeWrite();
+    } catch {
+      // Already gone: the peer reset it.
+    }
+  }
+
+  destroy(): void {
+    if (this.#isClosed) return;
+    this.#isClosed = true;
+    try {
+      this.#conn.close();
+    } catch {
+      // Already closed.
+    }
+    this.#resolveClosed();
+  }
+}
+
+/** Listens with Deno.listen; a port in use throws Deno's AddrInUse, whose code is EADDRINUSE. */
+function _listenDenoTcp(
+  { hostname, port, accept }: TcpListenOptions,
+): Promise<TcpListener> {
+  const listener = _deno.listen({ hostname, port, transport: "tcp" });
+  (async () => {
+    try {
+      for await (const conn of listener) {
+        try {
+          conn.setNoDelay(true);
+          conn.setKeepAlive(true);
+        } catch {
+          // The peer may already be gone; reading will tell.
+        }
+        accept(new DenoSocket(conn));
+      }
+    } catch {
+      // The listener was closed.
+    }
+  })();
+  return Promise.resolve({
+    addr: { hostname: listener.addr.hostname, port: listener.addr.port },
+    close: () => {
+      try {
+        listener.close();
+      } catch {
+        // Already closed.
+      }
+    },
+  });
+}
+
+// ---- src/runtime/deno/mod.ts ----
+
+// Deno's shim: Deno.listen for raw TCP, Deno.serve for HTTP.
+
+
+function onDenoSignal(signal: string, handler: () => void): () => void {
+  _deno.addSignalListener(signal, handler);
+  return () => _deno.removeSignalListener(signal, handler);
+}
+
+/** The shim for Deno. */
+const _denoShim: Shim = {
+  runtime: "deno",
+  listenTcp: _listenDenoTcp,
+  serveHttp: _serveDenoHttp,
+  onSignal: onDenoSignal,
+};
+
+// ---- src/runtime/bun/types.ts ----
+
+// The few structural types of Bun's API that its shim uses, so the library
+// needs neither @types/deno nor @types/bun (which conflict with each other
+// and with @types/node in users' builds).
+
+interface BunSocket<Data> {
+  data: Data;
+  readonly remoteAddress: string;
+  readonly remotePort?: number;
+  write(data: Uint8Array): number;
+  shutdown(halfClose?: boolean): void;
+  end(): void;
+  terminate(): void;
+  pause(): void;
+  resume(): void;
+  setNoDelay?(noDelay?: boolean): boolean;
+  setKeepAlive?(enable?: boolean, initialDelay?: number): boolean;
+}
+
+interface BunSocketHandler<Data> {
+  open?(socket: BunSocket<Data>): void;
+  data?(socket: BunSocket<Data>, data: Uint8Array): void;
+  drain?(socket: BunSocket<Data>): void;
+  end?(socket: BunSocket<Data>): void;
+  close?(socket: BunSocket<Data>, error?: Error): void;
+  error?(socket: BunSocket<Data>, error: Error): void;
+}
+
+interface BunTcpListener {
+  readonly hostname: string;
+  readonly port: number;
+  stop(closeActiveConnections?: boolean): void;
+}
+
+interface BunNamespace {
+  listen<Data>(options: {
+    hostname: string;
+    port: number;
+    allowHalfOpen?: boolean;
+    socket: BunSocketHandler<Data>;
+  }): BunTcpListener;
+}
+
+interface BunServer {
+  readonly hostname: string;
+  readonly port: number;
+  readonly pendingRequests: number;
+  stop(closeActiveConnections?: boolean): Promise<void>;
+  requestIP(request: Request): { address: string; port: number } | null;
+}
+
+interface BunServe {
+  serve(options: {
+    hostname: string;
+    port: number;
+    fetch(request: Request, server: BunServer): Response | Promise<Response>;
+    error?(error: Error): Response | Promise<Response>;
+  }): BunServer;
+}
+
+/** The `Bun` global, typed by the interfaces above. */
+const _bun: BunNamespace & BunServe =
+  (globalThis as unknown as { Bun: BunNamespace & BunServe }).Bun;
+
+// ---- src/runtime/bun/http.ts ----
+
+// HTTP on Bun: Bun.serve, with requests counted since it hides its
+// connections.
+
+
+/** RequestInfo whose remoteAddr is looked up only when read. */
+class BunRequestInfo {
+  readonly shutdown: AbortSignal;
+  readonly #server: BunServer;
+  readonly #request: Request;
+
+  constructor(server: BunServer, request: Request, shutdown: AbortSignal) {
+    this.#server = server;
+    this.#request = request;
+    this.shutdown = shutdown;
+  }
+
+  get remoteAddr(): Addr {
+    const ip = this.#server.requestIP(this.#request);
+    return { hostname: ip?.address ?? "", port: ip?.port ?? 0 };
   }
 }
 
 /**
- * Listens first (a listen error rejects here, leaving nothing behind), then
- * serves until shutdown: Go's `net/http` Shutdown and Close for raw TCP
- * protocols and HTTP, on Node, Deno and Bun. The first SIGINT or SIGTERM
- * shuts down within `gracePeriod`, a second one forces.
- *
- * @param options Exactly one of `fetch` (HTTP with a web-standard handler on
- * the runtime's own server), `connection` (raw TCP) or `server` (an existing
- * node:http, node:https or node:net server, not yet listening), plus the
- * shared options.
- * @returns The running server.
- * @throws {TypeError} When an option has the wrong type, or `server` is
- * already listening or not supported on this runtime (Deno).
- * @throws {RangeError} When an option is out of range.
- *
- * @example A line-echo TCP server that drains on SIGTERM
- * ```ts
- * import { serveAndShutdown } from "@lastcall/lastcall";
- *
- * const server = await serveAndShutdown({
- *   port: 0,
- *   gracePeriod: 5_000,
- *   async connection(conn) {
- *     for await (const chunk of conn) await conn.write(chunk);
- *   },
- * });
- * console.log(`listening on ${server.addr.port}`);
- * const result = await server.shutdown();
- * console.log(result.graceful);
- * ```
+ * Bun.serve hides its connections, so requests are counted instead: those in
+ * flight when shutdown began or started after it are drained unless still
+ * pending at the deadline, which are forced. Bun's own stop() closes the
+ * listener and idle connections and resolves once the last request is done;
+ * stop(true) cuts the rest at the deadline.
  */
-export async function serveAndShutdown(
-  options: HttpOptions | TcpOptions | NodeServerOptions,
-): Promise<Server> {
-  if (typeof options !== "object" || options === null) {
-    throw new TypeError(`Cannot serve as 'options' must be an object: received ${String(options)}`);
-  }
-  const modes = (["fetch", "connection", "server"] as const).filter((key) =>
-    (options as unknown as Record<string, unknown>)[key] !== undefined
-  );
-  if (modes.length !== 1) {
-    throw new TypeError(
-      `Cannot serve as exactly one of 'fetch', 'connection' or 'server' must be given: received ${
-        modes.length === 0 ? "none" : modes.join(", ")
-      }`,
-    );
-  }
-  const mode = modes[0];
-  if (mode !== "server") {
-    const handler = (options as unknown as Record<string, unknown>)[mode];
-    if (typeof handler !== "function") {
-      throw new TypeError(
-        `Cannot serve as '${mode}' must be a function: received ${String(handler)}`,
-      );
-    }
-  }
-  const health = (options as HttpOptions).health;
-  if (health !== undefined && (typeof health !== "string" || !health.startsWith("/"))) {
-    throw new TypeError(
-      `Cannot serve as 'health' must be a path starting with "/": received ${String(health)}`,
-    );
-  }
-  const resolved = _resolveOptions(options);
-  const shim = await loadShim();
-  const shutdownController = new AbortController();
-  const shutdown = shutdownController.signal;
-  const { hostname, port } = resolved;
-  let serving: Serving;
-  if (mode === "connection") {
-    serving = await _serveTcp(shim, resolved, (options as TcpOptions).connection, shutdown);
-  } else if (mode === "fetch") {
-    const handler = _httpHandler(options as HttpOptions, resolved, shutdown);
-    serving = await shim.serveHttp({ hostname, port, handler, shutdown });
-  } else {
-    if (shim.serveNodeServer === undefined) {
-      throw new TypeError(
-        `Cannot serve as 'server' is not supported on ${shim.runtime}: use 'fetch' with the runtime's own server`,
-      );
-    }
-    serving = await shim.serveNodeServer((options as NodeServerOptions).server, {
-      hostname,
-      port,
-      shutdown,
-    });
-  }
-  const server = new LastcallServer(shim.runtime, resolved, serving, shutdownController);
-  server.installSignals(shim);
-  return server;
+function _serveBunHttp(options: HttpServeOptions): Promise<Serving> {
+  const { handler, shutdown } = options;
+  let startedDuringShutdown = 0;
+  const closing = (response: Response): Response =>
+    shutdown.aborted ? _withConnectionClose(response) : response;
+  let inFlightAtShutdown = 0;
+  const server = _bun.serve({
+    hostname: options.hostname ?? "0.0.0.0",
+    port: options.port,
+    fetch(request, bunServer) {
+      if (shutdown.aborted) startedDuringShutdown++;
+      // Bun gives an HTTP/1.0 request without Host (HAProxy's default health
+      // check) a relative URL, which new URL() rejects: make it absolute.
+      if (request.url.charCodeAt(0) === 47) {
+        request = new Request(
+          `http://${bunServer.hostname}:${bunServer.port}${request.url}`,
+          request,
+        );
+      }
+      const result = handler(request, new BunRequestInfo(bunServer, request, shutdown));
+      return result instanceof Response ? closing(result) : result.then(closing);
+    },
+  });
+  shutdown.addEventListener("abort", () => inFlightAtShutdown = server.pendingRequests, {
+    once: true,
+  });
+  let stopped: Promise<void> | undefined;
+  return Promise.resolve({
+    addr: { hostname: server.hostname, port: server.port },
+    closeListener: () => {
+      stopped = server.stop();
+    },
+    async drain(signal: AbortSignal): Promise<DrainCounts> {
+      let forced = 0;
+      let drainedInTime = false;
+      await Promise.race([stopped?.then(() => drainedInTime = true), _untilAborted(signal)]);
+      if (!drainedInTime) {
+        forced = server.pendingRequests;
+        await _atMost(server.stop(true), NATIVE_STOP_WAIT_MS);
+      }
+      const drained = Math.max(0, inFlightAtShutdown + startedDuringShutdown - forced);
+      return { closedIdle: 0, drained, forced };
+    },
+  });
 }
+
+// ---- src/runtime/bun/socket.ts ----
+
+// Raw TCP on Bun: Bun.listen's push-style socket handlers behind the
+// RawSocket interface.
+
+
+/** Pull reads and awaited writes over Bun's push-style socket handlers. */
+class BunRawSocket implements RawSocket {
+  readonly remoteAddr: Addr;
+  readonly closed: Promise<void>;
+  readonly #socket: BunSocket<BunRawSocket>;
+  readonly #reader: PullReader;
+  #isClosed = false;
+  /** Bytes Bun did not take yet, written on drain, in order. */
+  #unsent: Array<{ data: Uint8Array; resolve: () => void; reject: (e: unknown) => void }> = [];
+  #resolveClosed!: () => void;
+
+  constructor(socket: BunSocket<BunRawSocket>) {
+    this.#socket = socket;
+    this.remoteAddr = { hostname: socket.remoteAddress, port: socket.remotePort ?? 0 };
+    this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
+    this.#reader = new PullReader(() => socket.pause(), () => socket.resume());
+  }
+
+  onData(chunk: Uint8Array): void {
+    this.#reader.push(chunk);
+  }
+
+  onEnd(): void {
+    this.#reader.end();
+  }
+
+  onDrain(): void {
+    while (this.#unsent.length > 0) {
+      const next = this.#unsent[0];
+      const written = this.#socket.write(next.data);
+      if (written < next.data.byteLength) {
+        next.data = next.data.subarray(Math.max(written, 0));
+        return;
+      }
+      this.#unsent.shift();
+      next.resolve();
+    }
+  }
+
+  onClose(): void {
+    if (this.#isClosed) return;
+    this.#isClosed = true;
+    this.onEnd();
+    for (const { reject } of this.#unsent.splice(0)) reject(_connClosedError());
+    this.#resolveClosed();
+  }
+
+  read(): Promise<Uint8Array | null> {
+    return this.#reader.read();
+  }
+
+  write(input: Uint8Array | string): Promise<void> {
+    let data = typeof input === "string" ? _utf8.encode(input) : input;
+    if (this.#isClosed) return Promise.reject(_connClosedError());
+    if (this.#unsent.length === 0) {
+      const written = this.#socket.write(data);
+      if (written >= data.byteLength) return Promise.resolve();
+      data = data.subarray(Math.max(written, 0));
+    }
+    return new Promise((resolve, reject) => this.#unsent.push({ data, resolve, reject }));
+  }
+
+  async closeWrite(): Promise<void> {
+    if (this.#unsent.length > 0) {
+      await new Promise<void>((resolve, reject) =>
+        this.#unsent.push({ data: new Uint8Array(0), resolve, reject })
+      ).catch(() => {});
+    }
+    if (!this.#isClosed) this.#socket.shutdown();
+  }
+
+  destroy(): void {
+    if (this.#isClosed) return;
+    this.#socket.end();
+    this.onClose();
+  }
+}
+
+/** Listens with Bun.listen; a port in use throws Bun's EADDRINUSE error. */
+function _listenBunTcp(
+  { hostname, port, accept }: TcpListenOptions,
+): Promise<TcpListener> {
+  const listener = _bun.listen<BunRawSocket>({
+    hostname: hostname ?? "0.0.0.0",
+    port,
+    allowHalfOpen: true,
+    socket: {
+      open(socket) {
+        socket.setNoDelay?.(true);
+        socket.setKeepAlive?.(true);
+        socket.data = new BunRawSocket(socket);
+        accept(socket.data);
+      },
+      data: (socket, chunk) => socket.data.onData(chunk),
+      drain: (socket) => socket.data.onDrain(),
+      end: (socket) => socket.data.onEnd(),
+      close: (socket) => socket.data?.onClose(),
+      error: (socket) => socket.data?.onEnd(),
+    },
+  });
+  return Promise.resolve({
+    addr: { hostname: listener.hostname, port: listener.port },
+    close: () => listener.stop(false),
+  });
+}
+
+// ---- src/runtime/bun/mod.ts ----
+
+// Bun's shim: Bun.listen for raw TCP, Bun.serve for HTTP, and Bun's
+// node:http for `{ server }`.
+
+
+/** The shim for Bun. */
+const _bunShim: Shim = {
+  runtime: "bun",
+  listenTcp: _listenBunTcp,
+  serveHttp: _serveBunHttp,
+  // Bun's node:http reports a connection only with its first request, so
+  // connections that never send one are not seen (see README).
+  serveNodeServer: _serveNodeServer,
+  onSignal: _onProcessSignal,
+};

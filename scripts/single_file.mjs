@@ -1,9 +1,10 @@
 // The whole library as one self-contained TypeScript file, dist/lastcall.ts,
 // for users who copy a file rather than install a package. Made from src/ by
-// concatenation, no bundler: every module in dependency order, relative
+// concatenation, no bundler: every module in reading order (core, contract,
+// modes, serving, then each runtime's folder together), relative
 // imports dropped, node: imports merged at the top, and `export` kept only on
 // what mod.ts exports. Runs unchanged on Node 22.18+ (type stripping), Deno
-// and Bun.
+// and Bun. Fails when two modules declare the same top-level name.
 //   node scripts/single_file.mjs          writes dist/lastcall.ts
 //   node scripts/single_file.mjs --check  fails when dist/lastcall.ts is out of date
 
@@ -27,7 +28,41 @@ function dependencies(file, text) {
   return found.filter((path) => path.startsWith(".")).map((path) => join(dirname(file), path));
 }
 
-/** mod.ts's exported names, and the modules in dependency order (dependencies first). */
+const CONTRACT = new Set(["src/types.ts", "src/shim.ts"]);
+const SERVING = new Set(["src/options.ts", "src/serve.ts"]);
+/** The parts of src/ in reading order (DESIGN.md, Architecture), each a test of a path. */
+const PARTS = [
+  ["core", (path) => /^src\/[^/]+\.ts$/.test(path) && !CONTRACT.has(path) && !SERVING.has(path)],
+  ["contract", (path) => CONTRACT.has(path)],
+  ["modes", (path) => /^src\/(tcp|http)\//.test(path)],
+  ["serving", (path) => SERVING.has(path)],
+  ["runtimes", (path) => path.startsWith("src/runtime/")],
+];
+/** Within the runtimes, each folder together: what they share first. */
+const RUNTIME_FOLDERS = ["_shared", "node", "deno", "bun"];
+
+function rank(path) {
+  const part = PARTS.findIndex(([, test]) => test(path));
+  if (part === -1) throw new Error(`${path} is on no part of the layout`);
+  const folder = RUNTIME_FOLDERS.indexOf(path.split("/")[2]);
+  return part * 10 + Math.max(folder, 0);
+}
+
+/** The top-level names a module declares. */
+function declaredNames(text) {
+  const names = [];
+  const declaration =
+    /^(?:export\s+)?(?:declare\s+)?(?:async\s+)?(?:function\*?|const|let|var|class|abstract class|interface|type|enum)\s+([A-Za-z_$][\w$]*)/gm;
+  for (const match of text.matchAll(declaration)) names.push(match[1]);
+  return names;
+}
+
+/**
+ * mod.ts's exported names, and the modules in reading order: by part (core,
+ * contract, modes, serving, then each runtime folder together) and, within a
+ * part, every static import before its importer. Fails on a top-level name
+ * declared in two modules, since the single file shares one scope.
+ */
 function collect() {
   const entry = join(root, "mod.ts");
   const modText = readFileSync(entry, "utf8");
@@ -38,16 +73,47 @@ function collect() {
       if (bare) publicNames.add(bare);
     }
   }
-  const ordered = [];
-  const seen = new Set();
+  const modules = new Map(); // file -> { file, text, imports }
   const visit = (file) => {
-    if (seen.has(file)) return;
-    seen.add(file);
+    if (modules.has(file)) return;
     const text = readFileSync(file, "utf8");
+    const module = { file, text, path: relative(root, file), imports: [] };
+    modules.set(file, module);
+    for (const match of text.matchAll(IMPORT)) {
+      if (match[1].startsWith(".")) module.imports.push(join(dirname(file), match[1]));
+    }
     for (const dependency of dependencies(file, text)) visit(dependency);
-    if (file !== entry) ordered.push({ file, text });
   };
-  visit(entry);
+  for (const dependency of dependencies(entry, modText)) visit(dependency);
+  const pending = [...modules.values()].sort((a, b) =>
+    rank(a.path) - rank(b.path) || a.path.localeCompare(b.path)
+  );
+  const ordered = [];
+  const placed = new Set();
+  const place = (module) => {
+    if (placed.has(module.file)) return;
+    placed.add(module.file);
+    for (const file of module.imports) {
+      const dependency = modules.get(file);
+      if (rank(dependency.path) === rank(module.path)) place(dependency);
+    }
+    ordered.push(module);
+  };
+  pending.forEach(place);
+  const declaredIn = new Map();
+  for (const { path, text } of ordered) {
+    for (const name of declaredNames(text)) {
+      if (declaredIn.has(name)) {
+        throw new Error(
+          `top-level name clash: '${name}' is declared in both ${
+            declaredIn.get(name)
+          } and ${path}; `
+            + "the single file shares one scope, so rename one",
+        );
+      }
+      declaredIn.set(name, path);
+    }
+  }
   const moduleDoc = /^\/\*\*[\s\S]*?@module[\s\S]*?\*\/\n/.exec(modText)?.[0] ?? "";
   return { publicNames, ordered, moduleDoc };
 }

@@ -6,7 +6,7 @@
 // wherever `setTimeout` does (a browser included).
 
 /** The longest delay one platform timer accepts (2^31 - 1 ms, about 24.8 days). */
-const MAX_TIMER_DELAY = 2 ** 31 - 1;
+export const MAX_TIMER_DELAY: number = 2 ** 31 - 1;
 
 interface UnrefableTimer {
   unref(): unknown;

@@ -1,85 +1,26 @@
-// The options of serveAndShutdown, their defaults, and the checks that turn
-// a wrong value into a TypeError or RangeError naming the option.
+// Every option of serveAndShutdown checked once, the mode included: a wrong
+// value becomes a TypeError or RangeError naming the option, and the rest of
+// the library receives one resolved form.
 
-import type { Conn } from "./tcp_conn.ts";
+import type {
+  HttpOptions,
+  NodeServerOptions,
+  ResolvedBase,
+  ResolvedOptions,
+  TcpOptions,
+} from "./types.ts";
 
-/** Options every kind of server takes. */
-export interface BaseOptions {
-  /** Where to listen; default: all interfaces, as each runtime does. */
-  hostname?: string;
-  /** The port; 0 picks a free one. Default 0. */
-  port?: number;
-  /**
-   * Process signals that shut the server down: the first calls
-   * `shutdown(gracePeriod)`, the second `close()`. `false` installs none.
-   * Default `["SIGINT", "SIGTERM"]`.
-   */
-  signals?: readonly string[] | false;
-  /** The deadline in ms used on a signal, by `shutdown()` and by asyncDispose. Default 10 000. */
-  gracePeriod?: number;
-  /** Ms to keep serving with `ready === false` before closing listeners. Default 0. */
-  drainDelay?: number;
-  /** Ms a TCP connection must have been quiet before draining closes it. Default 100. */
-  idleGrace?: number;
-  /** Receives a handler's throw. Default `console.error`. */
-  onError?: (error: unknown, context: ErrorContext) => void;
-}
-
-/** Where an error reported to `onError` happened. */
-export interface ErrorContext {
-  /** The peer of the connection the error happened on. */
-  remoteAddr?: { hostname: string; port: number };
-  /** The HTTP request being handled, when there was one. */
-  request?: Request;
-}
-
-/** A raw TCP server: `connection` is called once per accepted connection. */
-export interface TcpOptions extends BaseOptions {
-  /** Serves one connection; returning (or throwing) closes it. */
-  connection(conn: Conn): void | Promise<void>;
-}
-
-/** What a fetch handler learns about its request besides the Request itself. */
-export interface RequestInfo {
-  /** The peer's address. */
-  remoteAddr: { hostname: string; port: number };
-  /** Aborts when shutdown begins: end long polls, Server-Sent Events and WebSockets. */
-  shutdown: AbortSignal;
-}
-
-/** An HTTP server with a web-standard fetch handler, on the runtime's own server. */
-export interface HttpOptions extends BaseOptions {
-  /** Answers one request. A throw becomes a 500 and is reported to `onError`. */
-  fetch(request: Request, info: RequestInfo): Response | Promise<Response>;
-  /** A path answered 200 while ready and 503 once shutdown began (GET and HEAD). */
-  health?: string;
-}
-
-/** An existing node:http, node:https or node:net server (Express, Fastify, Koa), not yet listening. */
-export interface NodeServerOptions extends BaseOptions {
-  /** The server; lastcall calls its `listen(port, hostname)`. */
-  server: unknown;
-}
-
-/** BaseOptions with defaults applied and values checked. */
-export interface ResolvedOptions {
-  hostname: string | undefined;
-  port: number;
-  signals: readonly string[];
-  gracePeriod: number;
-  drainDelay: number;
-  idleGrace: number;
-  onError: (error: unknown, context: ErrorContext) => void;
-}
+const DEFAULT_SIGNALS: readonly string[] = ["SIGINT", "SIGTERM"];
+const DEFAULT_GRACE_PERIOD_MS = 10_000;
+const DEFAULT_IDLE_GRACE_MS = 100;
+const MODES = ["fetch", "connection", "server"] as const;
 
 function describe(value: unknown): string {
   return typeof value === "string" ? `"${value}"` : String(value);
 }
 
 function invalid(name: string, rule: string, value: unknown, Type = TypeError): Error {
-  return new Type(
-    `Cannot serve as '${name}' must be ${rule}: received ${describe(value)}`,
-  );
+  return new Type(`Cannot serve as '${name}' must be ${rule}: received ${describe(value)}`);
 }
 
 function duration(name: string, value: unknown, fallback: number, allowInfinity: boolean): number {
@@ -96,9 +37,8 @@ function duration(name: string, value: unknown, fallback: number, allowInfinity:
   return value;
 }
 
-/** Applies defaults to the options all modes share, throwing on a wrong value. */
-export function _resolveOptions(options: BaseOptions): ResolvedOptions {
-  const { hostname, port = 0, signals = ["SIGINT", "SIGTERM"], onError } = options;
+function resolveBase(options: Record<string, unknown>): ResolvedBase {
+  const { hostname, port = 0, signals = DEFAULT_SIGNALS, onError } = options;
   if (hostname !== undefined && typeof hostname !== "string") {
     throw invalid("hostname", "a string", hostname);
   }
@@ -118,11 +58,52 @@ export function _resolveOptions(options: BaseOptions): ResolvedOptions {
   return {
     hostname,
     port,
-    signals: signals === false ? [] : signals,
-    gracePeriod: duration("gracePeriod", options.gracePeriod, 10_000, true),
+    signals: signals === false ? [] : signals as readonly string[],
+    gracePeriod: duration("gracePeriod", options.gracePeriod, DEFAULT_GRACE_PERIOD_MS, true),
     drainDelay: duration("drainDelay", options.drainDelay, 0, false),
-    idleGrace: duration("idleGrace", options.idleGrace, 100, false),
-    onError: onError
+    idleGrace: duration("idleGrace", options.idleGrace, DEFAULT_IDLE_GRACE_MS, false),
+    onError: (onError as ResolvedBase["onError"] | undefined)
       ?? ((error, context) => console.error("lastcall: handler error", error, context)),
   };
+}
+
+/**
+ * Checks the options of `serveAndShutdown` and applies their defaults.
+ *
+ * @throws {TypeError} When `options` is not an object, not exactly one mode
+ * is given, or an option has the wrong type.
+ * @throws {RangeError} When a number is out of range.
+ */
+export function _resolveOptions(
+  options: HttpOptions | TcpOptions | NodeServerOptions,
+): ResolvedOptions {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(`Cannot serve as 'options' must be an object: received ${String(options)}`);
+  }
+  const raw = options as unknown as Record<string, unknown>;
+  const modes = MODES.filter((key) => raw[key] !== undefined);
+  if (modes.length !== 1) {
+    throw new TypeError(
+      `Cannot serve as exactly one of 'fetch', 'connection' or 'server' must be given: received ${
+        modes.length === 0 ? "none" : modes.join(", ")
+      }`,
+    );
+  }
+  const mode = modes[0];
+  if (mode !== "server" && typeof raw[mode] !== "function") {
+    throw invalid(mode, "a function", raw[mode]);
+  }
+  const { health } = raw;
+  if (health !== undefined && (typeof health !== "string" || !health.startsWith("/"))) {
+    throw invalid("health", "a path starting with \"/\"", health);
+  }
+  const base = resolveBase(raw);
+  if (mode === "fetch") {
+    const fetch = raw.fetch as HttpOptions["fetch"];
+    return { ...base, mode, fetch, health: health as string | undefined };
+  }
+  if (mode === "connection") {
+    return { ...base, mode, connection: raw.connection as TcpOptions["connection"] };
+  }
+  return { ...base, mode, server: raw.server };
 }

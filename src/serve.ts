@@ -1,43 +1,32 @@
+// serveAndShutdown and the Server it returns: which mode serves, the order
+// of shutdown (ready false, drainDelay, listeners, drain, deadline), and the
+// process signals.
+
 import { _untilAborted } from "./_abort.ts";
+import { MAX_TIMER_DELAY } from "./_timer.ts";
 import { Deadline } from "./deadline.ts";
-import { _httpHandler } from "./http_handler.ts";
-import {
-  _resolveOptions,
-  type HttpOptions,
-  type NodeServerOptions,
-  type ResolvedOptions,
-  type TcpOptions,
-} from "./options.ts";
-import type { Addr, Serving, Shim } from "./runtime/shim.ts";
-import { _serveTcp } from "./serve_tcp.ts";
+import { _httpHandler } from "./http/handler.ts";
+import { _resolveOptions } from "./options.ts";
+import type { Serving, Shim } from "./shim.ts";
+import { _serveTcp } from "./tcp/serve.ts";
 import type { ShutdownResult } from "./tracker.ts";
+import type { Addr } from "./types.ts";
+import type {
+  HttpOptions,
+  NodeServerOptions,
+  ResolvedOptions,
+  Server,
+  TcpOptions,
+} from "./types.ts";
 
-/** A running server, as `serveAndShutdown` returns it. */
-export interface Server extends AsyncDisposable {
-  /** Where it listens. */
-  readonly addr: { hostname: string; port: number };
-  /** The runtime serving it. */
-  readonly runtime: "node" | "deno" | "bun";
-  /** False from the moment shutdown begins: fail health checks now. */
-  readonly ready: boolean;
-  /**
-   * Go's Shutdown, then Close at the deadline: stop accepting, close idle
-   * connections, let in-flight work finish, force the rest when `deadline`
-   * (ms, or a signal) passes; default `gracePeriod`. Idempotent: every call
-   * resolves with the same result.
-   */
-  shutdown(deadline?: AbortSignal | number): Promise<ShutdownResult>;
-  /** Go's Close: closes the listener and every connection now. */
-  close(): Promise<void>;
-  /** Settles once the server is fully down. */
-  readonly finished: Promise<ShutdownResult>;
-}
-
-/** Picks the shim of the runtime this runs on; nothing else looks at runtime globals. */
+/**
+ * Picks the shim of the runtime this runs on. Apart from the shims
+ * themselves, only the core's timer looks at a runtime global (to unref).
+ */
 async function loadShim(): Promise<Shim> {
-  if ("Deno" in globalThis) return (await import("./runtime/deno.ts")).denoShim;
-  if ("Bun" in globalThis) return (await import("./runtime/bun.ts")).bunShim;
-  return (await import("./runtime/node.ts")).nodeShim;
+  if ("Deno" in globalThis) return (await import("./runtime/deno/mod.ts"))._denoShim;
+  if ("Bun" in globalThis) return (await import("./runtime/bun/mod.ts"))._bunShim;
+  return (await import("./runtime/node/mod.ts"))._nodeShim;
 }
 
 function deadlineFor(deadline: unknown, gracePeriod: number): Deadline | AbortSignal {
@@ -132,7 +121,7 @@ class LastcallServer implements Server {
     // on an unref'd timer would see the process exit under it. This timer
     // never fires; it only holds the process until the drain ends, which the
     // deadline bounds.
-    const hold = setInterval(() => {}, 2 ** 31 - 1);
+    const hold = setInterval(() => {}, MAX_TIMER_DELAY);
     try {
       if (this.#options.drainDelay > 0 && !signal.aborted) {
         using delay = Deadline.after(this.#options.drainDelay, { signal });
@@ -183,44 +172,16 @@ class LastcallServer implements Server {
 export async function serveAndShutdown(
   options: HttpOptions | TcpOptions | NodeServerOptions,
 ): Promise<Server> {
-  if (typeof options !== "object" || options === null) {
-    throw new TypeError(`Cannot serve as 'options' must be an object: received ${String(options)}`);
-  }
-  const modes = (["fetch", "connection", "server"] as const).filter((key) =>
-    (options as unknown as Record<string, unknown>)[key] !== undefined
-  );
-  if (modes.length !== 1) {
-    throw new TypeError(
-      `Cannot serve as exactly one of 'fetch', 'connection' or 'server' must be given: received ${
-        modes.length === 0 ? "none" : modes.join(", ")
-      }`,
-    );
-  }
-  const mode = modes[0];
-  if (mode !== "server") {
-    const handler = (options as unknown as Record<string, unknown>)[mode];
-    if (typeof handler !== "function") {
-      throw new TypeError(
-        `Cannot serve as '${mode}' must be a function: received ${String(handler)}`,
-      );
-    }
-  }
-  const health = (options as HttpOptions).health;
-  if (health !== undefined && (typeof health !== "string" || !health.startsWith("/"))) {
-    throw new TypeError(
-      `Cannot serve as 'health' must be a path starting with "/": received ${String(health)}`,
-    );
-  }
   const resolved = _resolveOptions(options);
   const shim = await loadShim();
   const shutdownController = new AbortController();
   const shutdown = shutdownController.signal;
   const { hostname, port } = resolved;
   let serving: Serving;
-  if (mode === "connection") {
-    serving = await _serveTcp(shim, resolved, (options as TcpOptions).connection, shutdown);
-  } else if (mode === "fetch") {
-    const handler = _httpHandler(options as HttpOptions, resolved, shutdown);
+  if (resolved.mode === "connection") {
+    serving = await _serveTcp(shim, resolved, shutdown);
+  } else if (resolved.mode === "fetch") {
+    const handler = _httpHandler(resolved, shutdown);
     serving = await shim.serveHttp({ hostname, port, handler, shutdown });
   } else {
     if (shim.serveNodeServer === undefined) {
@@ -228,11 +189,7 @@ export async function serveAndShutdown(
         `Cannot serve as 'server' is not supported on ${shim.runtime}: use 'fetch' with the runtime's own server`,
       );
     }
-    serving = await shim.serveNodeServer((options as NodeServerOptions).server, {
-      hostname,
-      port,
-      shutdown,
-    });
+    serving = await shim.serveNodeServer(resolved.server, { hostname, port, shutdown });
   }
   const server = new LastcallServer(shim.runtime, resolved, serving, shutdownController);
   server.installSignals(shim);

@@ -45,8 +45,8 @@ type Outcome = "closedIdle" | "drained" | "forced";
 interface Drain {
   started: number;
   counts: Record<Outcome, number>;
-  resolve: (result: ShutdownResult) => void;
   promise: Promise<ShutdownResult>;
+  resolve: (result: ShutdownResult) => void;
   result?: ShutdownResult;
 }
 
@@ -66,35 +66,18 @@ class Entry implements TrackedConn {
     this.#tracker = tracker;
   }
 
-  #transition(to: ConnState): void {
-    transition(this.#tracker, this, to);
-  }
-
+  // The tracker decides what each report means; see Tracker.#transition.
   active(): void {
-    if (this.state === "closed" || this.state === "hijacked") return;
-    // A connection closed for being idle that still gets a request (the
-    // close raced it) ends up counted by what happens to that request.
-    if (this.outcome === "closedIdle") this.outcome = undefined;
-    this.#transition("active");
+    transition(this.#tracker, this, "active");
   }
-
   idle(): void {
-    if (this.state === "closed" || this.state === "hijacked") return;
-    this.#transition("idle");
-    if (this.#tracker.draining && this.outcome === undefined) {
-      this.outcome = "drained";
-      this.socket.close();
-    }
+    transition(this.#tracker, this, "idle");
   }
-
   hijack(): void {
-    if (this.state === "closed" || this.state === "hijacked") return;
-    this.#transition("hijacked");
+    transition(this.#tracker, this, "hijacked");
   }
-
   closed(): void {
-    if (this.state === "closed" || this.state === "hijacked") return;
-    this.#transition("closed");
+    transition(this.#tracker, this, "closed");
   }
 }
 
@@ -104,20 +87,6 @@ class Entry implements TrackedConn {
  * accepted socket and reports its requests; `shutdown` then closes idle
  * connections at once, closes busy ones as each finishes, resolves the moment
  * the last one is gone, and closes the rest when its signal aborts.
- *
- * @example Track a custom protocol's connections
- * ```ts
- * import { Deadline, Tracker } from "@lastcall/lastcall";
- *
- * const tracker = new Tracker();
- * const socket = { close: () => conn.closed() };
- * const conn = tracker.track(socket); // "new"
- * conn.active(); // a command arrived
- * using deadline = Deadline.after(5_000);
- * const done = tracker.shutdown(deadline.signal);
- * conn.idle(); // its reply is written: draining closes it now
- * console.log(await done); // { graceful: true, drained: 1, ... }
- * ```
  */
 export class Tracker {
   static {
@@ -137,11 +106,8 @@ export class Tracker {
   constructor(options: TrackerOptions = {}) {
     const { onStateChange } = options;
     if (onStateChange !== undefined && typeof onStateChange !== "function") {
-      throw new TypeError(
-        `Cannot create a Tracker as 'onStateChange' must be a function: received ${
-          String(onStateChange)
-        }`,
-      );
+      const message = "Cannot create a Tracker as 'onStateChange' must be a function: received ";
+      throw new TypeError(message + String(onStateChange));
     }
     this.#onStateChange = onStateChange;
   }
@@ -153,6 +119,16 @@ export class Tracker {
    * @param socket What to close when the tracker closes the connection; it
    * reports back through {@linkcode TrackedConn.closed}.
    * @returns The handle the server reports the connection's life through.
+   *
+   * @example Report a connection's life
+   * ```ts
+   * import { Tracker } from "@lastcall/lastcall";
+   *
+   * const tracker = new Tracker();
+   * const conn = tracker.track({ close: () => conn.closed() });
+   * conn.active(); // a request arrived
+   * conn.idle(); // its response is written
+   * ```
    */
   track(socket: { close(): void }): TrackedConn {
     const entry = new Entry(socket, this);
@@ -169,6 +145,14 @@ export class Tracker {
   /**
    * How many tracked connections are in `state`; `closed` and `hijacked` are
    * no longer tracked, so they count 0.
+   *
+   * @example
+   * ```ts
+   * import { Tracker } from "@lastcall/lastcall";
+   * const tracker = new Tracker();
+   * tracker.track({ close() {} }).active();
+   * console.log(tracker.count("active")); // 1
+   * ```
    */
   count(state: ConnState): number {
     let count = 0;
@@ -185,6 +169,15 @@ export class Tracker {
    * Closes every connection that is `new` or `idle` and not yet being closed.
    *
    * @returns How many it closed.
+   *
+   * @example
+   * ```ts
+   * import { Tracker } from "@lastcall/lastcall";
+   * const tracker = new Tracker();
+   * tracker.track({ close() {} }).active();
+   * tracker.track({ close() {} });
+   * console.log(tracker.closeIdle()); // 1: the one still "new"
+   * ```
    */
   closeIdle(): number {
     let closed = 0;
@@ -197,6 +190,14 @@ export class Tracker {
    * ones not already being closed count as forced, and the shutdown resolves.
    *
    * @returns How many connections it asked to close.
+   *
+   * @example
+   * ```ts
+   * import { Tracker } from "@lastcall/lastcall";
+   * const tracker = new Tracker();
+   * tracker.track({ close() {} }).active();
+   * console.log(tracker.close()); // 1, busy or not
+   * ```
    */
   close(): number {
     const entries = [...this.#conns];
@@ -231,23 +232,15 @@ export class Tracker {
    */
   shutdown(signal?: AbortSignal): Promise<ShutdownResult> {
     if (signal !== undefined && !(signal instanceof AbortSignal)) {
-      return Promise.reject(
-        new TypeError(
-          `Cannot shut down as 'signal' must be an AbortSignal: received ${String(signal)}`,
-        ),
-      );
+      const message = "Cannot shut down as 'signal' must be an AbortSignal: received ";
+      return Promise.reject(new TypeError(message + String(signal)));
     }
     let drain = this.#drain;
     if (drain === undefined) {
-      let resolve!: (result: ShutdownResult) => void;
+      const counts = { closedIdle: 0, drained: 0, forced: 0 };
+      let resolve!: Drain["resolve"];
       const promise = new Promise<ShutdownResult>((r) => resolve = r);
-      drain = {
-        started: Date.now(),
-        counts: { closedIdle: 0, drained: 0, forced: 0 },
-        resolve,
-        promise,
-      };
-      this.#drain = drain;
+      this.#drain = drain = { started: Date.now(), counts, promise, resolve };
       this.closeIdle();
       if (this.#conns.size === 0) this.#finish();
     }
@@ -263,8 +256,8 @@ export class Tracker {
   }
 
   #closeIfIdle(entry: Entry): boolean {
-    if (entry.state !== "new" && entry.state !== "idle") return false;
-    if (entry.outcome !== undefined) return false;
+    const idle = entry.state === "new" || entry.state === "idle";
+    if (!idle || entry.outcome !== undefined) return false;
     if (this.#drain) entry.outcome = "closedIdle";
     entry.socket.close();
     return true;
@@ -272,15 +265,24 @@ export class Tracker {
 
   #transition(entry: Entry, to: ConnState): void {
     const from = entry.state;
-    if (from === to) return;
-    entry.state = to;
-    if (to === "closed" || to === "hijacked") this.#conns.delete(entry);
+    if (from === "closed" || from === "hijacked") return;
+    // A connection closed for being idle that still gets a request (the
+    // close raced it) ends up counted by what happens to that request.
+    if (to === "active" && entry.outcome === "closedIdle") entry.outcome = undefined;
     const drain = this.#drain;
-    if (to === "closed" && drain !== undefined && drain.result === undefined) {
-      drain.counts[entry.outcome ?? "drained"]++;
+    if (from !== to) {
+      entry.state = to;
+      if (to === "closed" || to === "hijacked") this.#conns.delete(entry);
+      if (to === "closed" && drain !== undefined && drain.result === undefined) {
+        drain.counts[entry.outcome ?? "drained"]++;
+      }
+      this.#onStateChange?.(entry, from, to);
+      if (drain !== undefined && this.#conns.size === 0) return this.#finish();
     }
-    this.#onStateChange?.(entry, from, to);
-    if (drain !== undefined && this.#conns.size === 0) this.#finish();
+    if (to === "idle" && drain !== undefined && entry.outcome === undefined) {
+      entry.outcome = "drained";
+      entry.socket.close();
+    }
   }
 
   #finish(): void {
@@ -291,13 +293,8 @@ export class Tracker {
     // was already being closed (lingering after its last reply) keeps its count.
     for (const entry of this.#conns) drain.counts[entry.outcome ?? "forced"]++;
     const { closedIdle, drained, forced } = drain.counts;
-    drain.result = {
-      graceful: forced === 0,
-      closedIdle,
-      drained,
-      forced,
-      ms: Date.now() - drain.started,
-    };
+    const ms = Date.now() - drain.started;
+    drain.result = { graceful: forced === 0, closedIdle, drained, forced, ms };
     drain.resolve(drain.result);
   }
 }

@@ -1,21 +1,14 @@
-// Node's shim: node:net sockets behind the RawSocket interface, and node:http
-// with connection tracking for HTTP.
+// Raw TCP on Node: node:net sockets behind the RawSocket interface.
 
-import http from "node:http";
 import net from "node:net";
-import process from "node:process";
-import { _fetchListener } from "./node_fetch.ts";
-import { _serveNodeServer } from "./node_http.ts";
-import { PullReader } from "./pull_reader.ts";
 import {
   _connClosedError,
-  type Addr,
-  type HttpServeOptions,
   type RawSocket,
-  type Serving,
-  type Shim,
   type TcpListener,
-} from "./shim.ts";
+  type TcpListenOptions,
+} from "../../shim.ts";
+import type { Addr } from "../../types.ts";
+import { PullReader } from "../_shared/pull_reader.ts";
 
 /** A node:net socket as a RawSocket. */
 class NodeSocket implements RawSocket {
@@ -75,10 +68,9 @@ class NodeSocket implements RawSocket {
   }
 }
 
-function listenNodeTcp(
-  hostname: string | undefined,
-  port: number,
-  accept: (socket: RawSocket) => void,
+/** Listens with node:net; a port in use rejects with Node's own EADDRINUSE error. */
+export function _listenNodeTcp(
+  { hostname, port, accept }: TcpListenOptions,
 ): Promise<TcpListener> {
   const server = net.createServer(
     // Half-open: a peer that sends its last command and FIN still gets the reply.
@@ -97,25 +89,3 @@ function listenNodeTcp(
     });
   });
 }
-
-function onNodeSignal(signal: string, handler: () => void): () => void {
-  process.on(signal as NodeJS.Signals, handler);
-  return () => void process.off(signal as NodeJS.Signals, handler);
-}
-
-function serveNodeHttp(options: HttpServeOptions): Promise<Serving> {
-  const server = http.createServer(
-    { noDelay: true, keepAlive: true },
-    _fetchListener(options.handler, options.shutdown),
-  );
-  return _serveNodeServer(server, options);
-}
-
-/** The shim for Node. */
-export const nodeShim: Shim = {
-  runtime: "node",
-  listenTcp: listenNodeTcp,
-  serveHttp: serveNodeHttp,
-  serveNodeServer: _serveNodeServer,
-  onSignal: onNodeSignal,
-};

@@ -1,14 +1,19 @@
-// Node's HTTP connection tracking, shared by the fetch adapter and by
-// `{ server }`: each socket is a tracked connection, active while it has a
-// response in flight; once shutdown begins every response that has not sent
-// its headers yet gets `Connection: close`.
+// Connection tracking for node:http, node:https and node:net servers, shared
+// by Node (its fetch adapter and `{ server }`) and Bun (`{ server }`): each
+// socket is a tracked connection, active while it has a response in flight;
+// once shutdown begins every response that has not sent its headers yet gets
+// `Connection: close`.
 
 import type http from "node:http";
 import type net from "node:net";
 import tls from "node:tls";
-import { _trackedServing, _trackerFor } from "../tracked_serving.ts";
-import type { TrackedConn } from "../tracker.ts";
-import type { HttpServeOptions, Serving } from "./shim.ts";
+import {
+  _trackedServing,
+  _trackerFor,
+  type NodeServerServeOptions,
+  type Serving,
+} from "../../shim.ts";
+import type { TrackedConn } from "../../tracker.ts";
 
 const kState = Symbol("lastcall.socket");
 
@@ -72,7 +77,7 @@ function isHttpServer(server: net.Server): server is http.Server {
  */
 export async function _serveNodeServer(
   server: unknown,
-  options: Omit<HttpServeOptions, "handler">,
+  options: NodeServerServeOptions,
 ): Promise<Serving> {
   const candidate = server as net.Server | undefined;
   if (

@@ -1,8 +1,9 @@
-// The runtime-neutral part of HTTP serving: the health path, turning a
-// handler's throw into a 500 reported to onError, and the RequestInfo.
+// The runtime-neutral part of HTTP serving: the handler a shim calls, which
+// answers the health path itself and turns a handler's throw, or a value that
+// is not a Response, into a 500 reported to onError.
 
-import type { HttpOptions, ResolvedOptions } from "./options.ts";
-import type { HttpHandler, ShimRequestInfo } from "./runtime/shim.ts";
+import type { HttpHandler, ShimRequestInfo } from "../shim.ts";
+import type { ResolvedOptions } from "../types.ts";
 
 function plain(status: number, body: string, method: string): Response {
   return new Response(method === "HEAD" ? null : body, {
@@ -21,13 +22,12 @@ function pathOf(url: string): string {
 
 /** Wraps the user's fetch handler for a shim. */
 export function _httpHandler(
-  options: HttpOptions,
-  resolved: ResolvedOptions,
+  options: ResolvedOptions & { mode: "fetch" },
   shutdown: AbortSignal,
 ): HttpHandler {
-  const { fetch, health } = options;
+  const { fetch, health, onError } = options;
   const fail = (error: unknown, request: Request, info: ShimRequestInfo): Response => {
-    resolved.onError(error, { remoteAddr: info.remoteAddr, request });
+    onError(error, { remoteAddr: info.remoteAddr, request });
     return plain(500, "Internal Server Error\n", request.method);
   };
   const check = (response: unknown, request: Request, info: ShimRequestInfo): Response => {
@@ -61,27 +61,4 @@ export function _httpHandler(
       (error) => fail(error, request, info),
     );
   };
-}
-
-/**
- * The response with `Connection: close`, so the client (or proxy) retires the
- * connection itself after it. Responses with immutable headers are copied.
- */
-export function _withConnectionClose(response: Response): Response {
-  try {
-    response.headers.set("connection", "close");
-    return response;
-  } catch {
-    const copy = new Response(response.body, response);
-    copy.headers.set("connection", "close");
-    return copy;
-  }
-}
-
-/** The 503 a handler still pending at the deadline is answered with, where nothing else can end it. */
-export function _deadlineResponse(): Response {
-  return new Response("Service Unavailable: the server is shutting down\n", {
-    status: 503,
-    headers: { "content-type": "text/plain; charset=utf-8", connection: "close" },
-  });
 }

@@ -1,46 +1,10 @@
-import { _connClosedError, type Addr, type RawSocket } from "./runtime/shim.ts";
-import type { ConnState, TrackedConn, Tracker } from "./tracker.ts";
+// Conn over a runtime's RawSocket: the read loop as the request boundary,
+// the idle grace, and the clean close with its linger.
 
-/**
- * One raw TCP connection, the same on every runtime. Iterate it to read: the
- * connection is idle while the handler waits for the next chunk and active
- * while it works on one, so the read loop is the request boundary that
- * shutdown drains on.
- *
- * @example An echo protocol that ends cleanly on shutdown
- * ```ts
- * import { type Conn, serveAndShutdown } from "@lastcall/lastcall";
- *
- * const server = await serveAndShutdown({
- *   port: 0,
- *   signals: false,
- *   async connection(conn: Conn) {
- *     for await (const chunk of conn) await conn.write(chunk);
- *   },
- * });
- * await server.shutdown(1_000);
- * ```
- */
-export interface Conn extends AsyncIterable<Uint8Array> {
-  /**
-   * Writes to the peer; resolves once the bytes are handed to the socket,
-   * waiting out backpressure. After close it rejects with an error whose
-   * `code` is `"ERR_CONN_CLOSED"`.
-   */
-  write(data: Uint8Array | string): Promise<void>;
-  /** Closes cleanly: FIN after the last write, then a short linger. Idempotent. */
-  close(): void;
-  /** Holds the connection busy across reads, for a request that spans chunks. */
-  active(): void;
-  /** Releases the hold; while draining, the read loop then ends. */
-  idle(): void;
-  /** The peer's address. */
-  readonly remoteAddr: { hostname: string; port: number };
-  /** Where the connection is in its life. */
-  readonly state: ConnState;
-  /** Aborts when shutdown begins, so a protocol can tell its clients. */
-  readonly shutdown: AbortSignal;
-}
+import { _connClosedError, type RawSocket } from "../shim.ts";
+import type { ConnState, TrackedConn, Tracker } from "../tracker.ts";
+import type { Addr } from "../types.ts";
+import type { Conn } from "../types.ts";
 
 /** How long a closed connection keeps reading and discarding before it is destroyed. */
 const LINGER_MS = 1_000;

@@ -1,11 +1,15 @@
-// The one interface every runtime shim implements. The rest of the library
+// The contract between serving and a runtime: the one interface every shim in
+// runtime/<name>/ implements, and the few helpers both sides rely on. Serving
 // talks to sockets, listeners and signals only through it.
 
-/** A host and port. */
-export interface Addr {
-  hostname: string;
-  port: number;
-}
+import { Tracker } from "./tracker.ts";
+import type { Addr } from "./types.ts";
+
+/**
+ * How long a native server's own stop may still take once the deadline
+ * forced it, before serving gives up waiting on it.
+ */
+export const NATIVE_STOP_WAIT_MS = 1_000;
 
 /**
  * An accepted TCP socket, reduced to what a connection needs. Reads are
@@ -33,6 +37,14 @@ export interface TcpListener {
   readonly addr: Addr;
   /** Stops accepting; open connections are left alone. */
   close(): void;
+}
+
+/** What a shim needs to listen on raw TCP. */
+export interface TcpListenOptions {
+  hostname: string | undefined;
+  port: number;
+  /** Called with each accepted connection. */
+  accept: (socket: RawSocket) => void;
 }
 
 /** How many connections (or, where a runtime hides them, requests) ended which way. */
@@ -66,13 +78,17 @@ export type HttpHandler = (
   info: ShimRequestInfo,
 ) => Response | Promise<Response>;
 
-/** What a shim needs to serve HTTP. */
-export interface HttpServeOptions {
+/** What a shim needs to serve an existing node:http, node:https or node:net server. */
+export interface NodeServerServeOptions {
   hostname: string | undefined;
   port: number;
-  handler: HttpHandler;
   /** Aborts when shutdown begins: from then on every response carries `Connection: close`. */
   shutdown: AbortSignal;
+}
+
+/** What a shim needs to serve HTTP on its own server. */
+export interface HttpServeOptions extends NodeServerServeOptions {
+  handler: HttpHandler;
 }
 
 /** What `serveAndShutdown` needs from a runtime. */
@@ -82,18 +98,14 @@ export interface Shim {
    * Listens on TCP and calls `accept` for each connection. Rejects when it
    * cannot listen, with `code === "EADDRINUSE"` for a port in use.
    */
-  listenTcp(
-    hostname: string | undefined,
-    port: number,
-    accept: (socket: RawSocket) => void,
-  ): Promise<TcpListener>;
+  listenTcp(options: TcpListenOptions): Promise<TcpListener>;
   /** Serves a fetch handler on the runtime's own HTTP server. */
   serveHttp(options: HttpServeOptions): Promise<Serving>;
   /**
    * Listens with an existing node:http, node:https or node:net server and
    * tracks its connections; undefined where the runtime cannot.
    */
-  serveNodeServer?(server: unknown, options: Omit<HttpServeOptions, "handler">): Promise<Serving>;
+  serveNodeServer?(server: unknown, options: NodeServerServeOptions): Promise<Serving>;
   /** Calls `handler` on each delivery of the process signal; returns the remover. */
   onSignal(signal: string, handler: () => void): () => void;
 }
@@ -101,4 +113,53 @@ export interface Shim {
 /** An error for use of a connection after it closed. */
 export function _connClosedError(): Error {
   return Object.assign(new Error("The connection is closed"), { code: "ERR_CONN_CLOSED" });
+}
+
+/** A Tracker that also counts the connections that closed during drainDelay. */
+export type DelayAwareTracker = Tracker & { closedDuringDelay: number };
+
+/**
+ * A Tracker for a server whose shutdown begins when `shutdown` aborts. The
+ * connections that close by themselves after that but before draining starts
+ * (during drainDelay) count as drained.
+ */
+export function _trackerFor(shutdown: AbortSignal): DelayAwareTracker {
+  const tracker: DelayAwareTracker = Object.assign(
+    new Tracker({
+      onStateChange: (_conn, _from, to) => {
+        if (to === "closed" && shutdown.aborted && !tracker.draining) tracker.closedDuringDelay++;
+      },
+    }),
+    { closedDuringDelay: 0 },
+  );
+  return tracker;
+}
+
+/**
+ * The Serving of every mode that sees its connections (raw TCP on all
+ * runtimes, HTTP on Node): it drains through `tracker`, which cuts every
+ * tracked socket when the deadline passes; `destroyAll` also cuts those it no
+ * longer tracks.
+ */
+export function _trackedServing(
+  addr: Addr,
+  tracker: DelayAwareTracker,
+  closeListener: () => void,
+  destroyAll?: () => void,
+): Serving {
+  return {
+    addr,
+    closeListener,
+    async drain(signal: AbortSignal): Promise<DrainCounts> {
+      const onForce = (): void => destroyAll?.();
+      signal.addEventListener("abort", onForce, { once: true });
+      if (signal.aborted) onForce();
+      try {
+        const { closedIdle, drained, forced } = await tracker.shutdown(signal);
+        return { closedIdle, drained: drained + tracker.closedDuringDelay, forced };
+      } finally {
+        signal.removeEventListener("abort", onForce);
+      }
+    },
+  };
 }

@@ -4,8 +4,9 @@
 
 import type http from "node:http";
 import process from "node:process";
-import { _NodeRequest } from "./node_request.ts";
-import type { Addr, HttpHandler } from "./shim.ts";
+import type { HttpHandler } from "../../shim.ts";
+import type { Addr } from "../../types.ts";
+import { _NodeRequest } from "./request.ts";
 
 function waitForDrain(outgoing: http.ServerResponse): Promise<boolean> {
   return new Promise((resolve) => {

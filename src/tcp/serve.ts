@@ -1,20 +1,19 @@
 // Raw TCP serving: one TcpConn per accepted socket, handed to the handler.
 
-import type { ResolvedOptions, TcpOptions } from "./options.ts";
-import type { Serving, Shim } from "./runtime/shim.ts";
-import { TcpConn } from "./tcp_conn.ts";
-import { _trackedServing, _trackerFor } from "./tracked_serving.ts";
+import { _trackedServing, _trackerFor, type RawSocket, type Serving, type Shim } from "../shim.ts";
+import type { ResolvedOptions } from "../types.ts";
+import { TcpConn } from "./conn.ts";
 
-/** Listens on TCP and serves each connection with `connection`. */
+/** Listens on TCP and serves each connection with the `connection` handler. */
 export async function _serveTcp(
   shim: Shim,
-  options: ResolvedOptions,
-  connection: TcpOptions["connection"],
+  options: ResolvedOptions & { mode: "connection" },
   shutdown: AbortSignal,
 ): Promise<Serving> {
+  const { hostname, port, connection } = options;
   const tracker = _trackerFor(shutdown);
   const conns = new Set<TcpConn>();
-  const listener = await shim.listenTcp(options.hostname, options.port, (socket) => {
+  const accept = (socket: RawSocket): void => {
     const conn = new TcpConn(socket, tracker, shutdown, options.idleGrace);
     conns.add(conn);
     socket.closed.then(() => conns.delete(conn));
@@ -27,7 +26,8 @@ export async function _serveTcp(
       conn.close();
     };
     void serve();
-  });
+  };
+  const listener = await shim.listenTcp({ hostname, port, accept });
   return _trackedServing(
     listener.addr,
     tracker,

@@ -1,0 +1,84 @@
+// HTTP on Bun: Bun.serve, with requests counted since it hides its
+// connections.
+
+import { _atMost, _untilAborted } from "../../_abort.ts";
+import {
+  type DrainCounts,
+  type HttpServeOptions,
+  NATIVE_STOP_WAIT_MS,
+  type Serving,
+} from "../../shim.ts";
+import type { Addr } from "../../types.ts";
+import { _withConnectionClose } from "../_shared/response.ts";
+import { _bun, type BunServer } from "./types.ts";
+
+/** RequestInfo whose remoteAddr is looked up only when read. */
+class BunRequestInfo {
+  readonly shutdown: AbortSignal;
+  readonly #server: BunServer;
+  readonly #request: Request;
+
+  constructor(server: BunServer, request: Request, shutdown: AbortSignal) {
+    this.#server = server;
+    this.#request = request;
+    this.shutdown = shutdown;
+  }
+
+  get remoteAddr(): Addr {
+    const ip = this.#server.requestIP(this.#request);
+    return { hostname: ip?.address ?? "", port: ip?.port ?? 0 };
+  }
+}
+
+/**
+ * Bun.serve hides its connections, so requests are counted instead: those in
+ * flight when shutdown began or started after it are drained unless still
+ * pending at the deadline, which are forced. Bun's own stop() closes the
+ * listener and idle connections and resolves once the last request is done;
+ * stop(true) cuts the rest at the deadline.
+ */
+export function _serveBunHttp(options: HttpServeOptions): Promise<Serving> {
+  const { handler, shutdown } = options;
+  let startedDuringShutdown = 0;
+  const closing = (response: Response): Response =>
+    shutdown.aborted ? _withConnectionClose(response) : response;
+  let inFlightAtShutdown = 0;
+  const server = _bun.serve({
+    hostname: options.hostname ?? "0.0.0.0",
+    port: options.port,
+    fetch(request, bunServer) {
+      if (shutdown.aborted) startedDuringShutdown++;
+      // Bun gives an HTTP/1.0 request without Host (HAProxy's default health
+      // check) a relative URL, which new URL() rejects: make it absolute.
+      if (request.url.charCodeAt(0) === 47) {
+        request = new Request(
+          `http://${bunServer.hostname}:${bunServer.port}${request.url}`,
+          request,
+        );
+      }
+      const result = handler(request, new BunRequestInfo(bunServer, request, shutdown));
+      return result instanceof Response ? closing(result) : result.then(closing);
+    },
+  });
+  shutdown.addEventListener("abort", () => inFlightAtShutdown = server.pendingRequests, {
+    once: true,
+  });
+  let stopped: Promise<void> | undefined;
+  return Promise.resolve({
+    addr: { hostname: server.hostname, port: server.port },
+    closeListener: () => {
+      stopped = server.stop();
+    },
+    async drain(signal: AbortSignal): Promise<DrainCounts> {
+      let forced = 0;
+      let drainedInTime = false;
+      await Promise.race([stopped?.then(() => drainedInTime = true), _untilAborted(signal)]);
+      if (!drainedInTime) {
+        forced = server.pendingRequests;
+        await _atMost(server.stop(true), NATIVE_STOP_WAIT_MS);
+      }
+      const drained = Math.max(0, inFlightAtShutdown + startedDuringShutdown - forced);
+      return { closedIdle: 0, drained, forced };
+    },
+  });
+}

@@ -1,0 +1,19 @@
+// Bun's shim: Bun.listen for raw TCP, Bun.serve for HTTP, and Bun's
+// node:http for `{ server }`.
+
+import type { Shim } from "../../shim.ts";
+import { _serveNodeServer } from "../_shared/node_server.ts";
+import { _onProcessSignal } from "../_shared/process_signal.ts";
+import { _serveBunHttp } from "./http.ts";
+import { _listenBunTcp } from "./socket.ts";
+
+/** The shim for Bun. */
+export const _bunShim: Shim = {
+  runtime: "bun",
+  listenTcp: _listenBunTcp,
+  serveHttp: _serveBunHttp,
+  // Bun's node:http reports a connection only with its first request, so
+  // connections that never send one are not seen (see README).
+  serveNodeServer: _serveNodeServer,
+  onSignal: _onProcessSignal,
+};

@@ -1,0 +1,119 @@
+// Raw TCP on Bun: Bun.listen's push-style socket handlers behind the
+// RawSocket interface.
+
+import {
+  _connClosedError,
+  type RawSocket,
+  type TcpListener,
+  type TcpListenOptions,
+} from "../../shim.ts";
+import type { Addr } from "../../types.ts";
+import { PullReader } from "../_shared/pull_reader.ts";
+import { _utf8 } from "../_shared/utf8.ts";
+import { _bun, type BunSocket } from "./types.ts";
+
+/** Pull reads and awaited writes over Bun's push-style socket handlers. */
+class BunRawSocket implements RawSocket {
+  readonly remoteAddr: Addr;
+  readonly closed: Promise<void>;
+  readonly #socket: BunSocket<BunRawSocket>;
+  readonly #reader: PullReader;
+  #isClosed = false;
+  /** Bytes Bun did not take yet, written on drain, in order. */
+  #unsent: Array<{ data: Uint8Array; resolve: () => void; reject: (e: unknown) => void }> = [];
+  #resolveClosed!: () => void;
+
+  constructor(socket: BunSocket<BunRawSocket>) {
+    this.#socket = socket;
+    this.remoteAddr = { hostname: socket.remoteAddress, port: socket.remotePort ?? 0 };
+    this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
+    this.#reader = new PullReader(() => socket.pause(), () => socket.resume());
+  }
+
+  onData(chunk: Uint8Array): void {
+    this.#reader.push(chunk);
+  }
+
+  onEnd(): void {
+    this.#reader.end();
+  }
+
+  onDrain(): void {
+    while (this.#unsent.length > 0) {
+      const next = this.#unsent[0];
+      const written = this.#socket.write(next.data);
+      if (written < next.data.byteLength) {
+        next.data = next.data.subarray(Math.max(written, 0));
+        return;
+      }
+      this.#unsent.shift();
+      next.resolve();
+    }
+  }
+
+  onClose(): void {
+    if (this.#isClosed) return;
+    this.#isClosed = true;
+    this.onEnd();
+    for (const { reject } of this.#unsent.splice(0)) reject(_connClosedError());
+    this.#resolveClosed();
+  }
+
+  read(): Promise<Uint8Array | null> {
+    return this.#reader.read();
+  }
+
+  write(input: Uint8Array | string): Promise<void> {
+    let data = typeof input === "string" ? _utf8.encode(input) : input;
+    if (this.#isClosed) return Promise.reject(_connClosedError());
+    if (this.#unsent.length === 0) {
+      const written = this.#socket.write(data);
+      if (written >= data.byteLength) return Promise.resolve();
+      data = data.subarray(Math.max(written, 0));
+    }
+    return new Promise((resolve, reject) => this.#unsent.push({ data, resolve, reject }));
+  }
+
+  async closeWrite(): Promise<void> {
+    if (this.#unsent.length > 0) {
+      await new Promise<void>((resolve, reject) =>
+        this.#unsent.push({ data: new Uint8Array(0), resolve, reject })
+      ).catch(() => {});
+    }
+    if (!this.#isClosed) this.#socket.shutdown();
+  }
+
+  destroy(): void {
+    if (this.#isClosed) return;
+    this.#socket.end();
+    this.onClose();
+  }
+}
+
+/** Listens with Bun.listen; a port in use throws Bun's EADDRINUSE error. */
+export function _listenBunTcp(
+  { hostname, port, accept }: TcpListenOptions,
+): Promise<TcpListener> {
+  const listener = _bun.listen<BunRawSocket>({
+    hostname: hostname ?? "0.0.0.0",
+    port,
+    allowHalfOpen: true,
+    socket: {
+      open(socket) {
+        socket.setNoDelay?.(true);
+        socket.setKeepAlive?.(true);
+        socket.data = new BunRawSocket(socket);
+        accept(socket.data);
+      },
+      data: (socket, chunk) => socket.data.onData(chunk),
+      drain: (socket) => socket.data.onDrain(),
+      end: (socket) => socket.data.onEnd(),
+      close: (socket) => socket.data?.onClose(),
+      error: (socket) => socket.data?.onEnd(),
+    },
+  });
+  return Promise.resolve({
+    addr: { hostname: listener.hostname, port: listener.port },
+    close: () => listener.stop(false),
+  });
+}

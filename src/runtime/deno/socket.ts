@@ -1,0 +1,107 @@
+// Raw TCP on Deno: Deno.listen connections behind the RawSocket interface.
+
+import {
+  _connClosedError,
+  type RawSocket,
+  type TcpListener,
+  type TcpListenOptions,
+} from "../../shim.ts";
+import type { Addr } from "../../types.ts";
+import { _utf8 } from "../_shared/utf8.ts";
+import { _deno, type DenoConn } from "./types.ts";
+
+/** Bytes asked for per read. */
+const READ_SIZE = 64 * 1024;
+
+class DenoSocket implements RawSocket {
+  readonly remoteAddr: Addr;
+  readonly closed: Promise<void>;
+  readonly #conn: DenoConn;
+  readonly #buffer = new Uint8Array(READ_SIZE);
+  #resolveClosed!: () => void;
+  #isClosed = false;
+  /** Writes run one after another; Deno's write may take only part of the bytes. */
+  #writes: Promise<void> = Promise.resolve();
+
+  constructor(conn: DenoConn) {
+    this.#conn = conn;
+    this.remoteAddr = { hostname: conn.remoteAddr.hostname, port: conn.remoteAddr.port };
+    this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
+  }
+
+  async read(): Promise<Uint8Array | null> {
+    if (this.#isClosed) return null;
+    try {
+      const n = await this.#conn.read(this.#buffer);
+      // Each chunk gets its own copy: the read buffer is reused.
+      return n === null ? null : this.#buffer.slice(0, n);
+    } catch {
+      return null; // reset, or closed while reading
+    }
+  }
+
+  write(input: Uint8Array | string): Promise<void> {
+    const data = typeof input === "string" ? _utf8.encode(input) : input;
+    if (this.#isClosed) return Promise.reject(_connClosedError());
+    const written = this.#writes.then(async () => {
+      if (this.#isClosed) throw _connClosedError();
+      let offset = 0;
+      while (offset < data.byteLength) offset += await this.#conn.write(data.subarray(offset));
+    });
+    this.#writes = written.catch(() => {});
+    return written;
+  }
+
+  async closeWrite(): Promise<void> {
+    await this.#writes;
+    if (this.#isClosed) return;
+    try {
+      await this.#conn.closeWrite();
+    } catch {
+      // Already gone: the peer reset it.
+    }
+  }
+
+  destroy(): void {
+    if (this.#isClosed) return;
+    this.#isClosed = true;
+    try {
+      this.#conn.close();
+    } catch {
+      // Already closed.
+    }
+    this.#resolveClosed();
+  }
+}
+
+/** Listens with Deno.listen; a port in use throws Deno's AddrInUse, whose code is EADDRINUSE. */
+export function _listenDenoTcp(
+  { hostname, port, accept }: TcpListenOptions,
+): Promise<TcpListener> {
+  const listener = _deno.listen({ hostname, port, transport: "tcp" });
+  (async () => {
+    try {
+      for await (const conn of listener) {
+        try {
+          conn.setNoDelay(true);
+          conn.setKeepAlive(true);
+        } catch {
+          // The peer may already be gone; reading will tell.
+        }
+        accept(new DenoSocket(conn));
+      }
+    } catch {
+      // The listener was closed.
+    }
+  })();
+  return Promise.resolve({
+    addr: { hostname: listener.addr.hostname, port: listener.addr.port },
+    close: () => {
+      try {
+        listener.close();
+      } catch {
+        // Already closed.
+      }
+    },
+  });
+}

@@ -1,0 +1,60 @@
+// The few structural types of Deno's API that its shim uses, so the library
+// needs neither @types/deno nor @types/bun (which conflict with each other
+// and with @types/node in users' builds).
+
+export interface DenoNetAddr {
+  transport: string;
+  hostname: string;
+  port: number;
+}
+
+export interface DenoConn {
+  readonly remoteAddr: DenoNetAddr;
+  read(buffer: Uint8Array): Promise<number | null>;
+  write(data: Uint8Array): Promise<number>;
+  closeWrite(): Promise<void>;
+  close(): void;
+  setNoDelay(noDelay?: boolean): void;
+  setKeepAlive(keepAlive?: boolean): void;
+}
+
+export interface DenoListener extends AsyncIterable<DenoConn> {
+  readonly addr: DenoNetAddr;
+  accept(): Promise<DenoConn>;
+  close(): void;
+}
+
+export interface DenoNamespace {
+  listen(options: { hostname?: string; port: number; transport?: "tcp" }): DenoListener;
+  addSignalListener(signal: string, handler: () => void): void;
+  removeSignalListener(signal: string, handler: () => void): void;
+}
+
+export interface DenoServeHandlerInfo {
+  remoteAddr: DenoNetAddr;
+  completed?: Promise<void>;
+}
+
+export interface DenoHttpServer {
+  readonly addr: DenoNetAddr;
+  readonly finished: Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+export interface DenoServeOptions {
+  hostname?: string;
+  port: number;
+  onListen?: (addr: DenoNetAddr) => void;
+  onError?: (error: unknown) => Response | Promise<Response>;
+}
+
+export interface DenoServe {
+  serve(
+    options: DenoServeOptions,
+    handler: (request: Request, info: DenoServeHandlerInfo) => Response | Promise<Response>,
+  ): DenoHttpServer;
+}
+
+/** The `Deno` global, typed by the interfaces above. */
+export const _deno: DenoNamespace & DenoServe =
+  (globalThis as unknown as { Deno: DenoNamespace & DenoServe }).Deno;

@@ -1,0 +1,168 @@
+// The public interfaces of serving (options, Server, Conn, RequestInfo) and
+// the resolved options that every layer below serveAndShutdown receives.
+
+import type { ConnState, ShutdownResult } from "./tracker.ts";
+
+/** A host and port. */
+export interface Addr {
+  hostname: string;
+  port: number;
+}
+
+/** Options every kind of server takes. */
+export interface BaseOptions {
+  /** Where to listen; default: all interfaces, as each runtime does. */
+  hostname?: string;
+  /** The port; 0 picks a free one. Default 0. */
+  port?: number;
+  /**
+   * Process signals that shut the server down: the first calls
+   * `shutdown(gracePeriod)`, the second `close()`. `false` installs none.
+   * Default `["SIGINT", "SIGTERM"]`.
+   */
+  signals?: readonly string[] | false;
+  /** The deadline in ms used on a signal, by `shutdown()` and by asyncDispose. Default 10 000. */
+  gracePeriod?: number;
+  /** Ms to keep serving with `ready === false` before closing listeners. Default 0. */
+  drainDelay?: number;
+  /** Ms a TCP connection must have been quiet before draining closes it. Default 100. */
+  idleGrace?: number;
+  /** Receives a handler's throw. Default `console.error`. */
+  onError?: (error: unknown, context: ErrorContext) => void;
+}
+
+/** Where an error reported to `onError` happened. */
+export interface ErrorContext {
+  /** The peer of the connection the error happened on. */
+  remoteAddr?: { hostname: string; port: number };
+  /** The HTTP request being handled, when there was one. */
+  request?: Request;
+}
+
+/** A raw TCP server: `connection` is called once per accepted connection. */
+export interface TcpOptions extends BaseOptions {
+  /** Serves one connection; returning (or throwing) closes it. */
+  connection(conn: Conn): void | Promise<void>;
+  /** Only one mode at a time: not with `connection`. */
+  fetch?: never;
+  /** Only one mode at a time: not with `connection`. */
+  server?: never;
+  /** A health path is HTTP: give it to the HTTP server of the same process. */
+  health?: never;
+}
+
+/** What a fetch handler learns about its request besides the Request itself. */
+export interface RequestInfo {
+  /** The peer's address. */
+  remoteAddr: { hostname: string; port: number };
+  /** Aborts when shutdown begins: end long polls, Server-Sent Events and WebSockets. */
+  shutdown: AbortSignal;
+}
+
+/** An HTTP server with a web-standard fetch handler, on the runtime's own server. */
+export interface HttpOptions extends BaseOptions {
+  /** Answers one request. A throw becomes a 500 and is reported to `onError`. */
+  fetch(request: Request, info: RequestInfo): Response | Promise<Response>;
+  /** A path answered 200 while ready and 503 once shutdown began (GET and HEAD). */
+  health?: string;
+  /** Only one mode at a time: not with `fetch`. */
+  connection?: never;
+  /** Only one mode at a time: not with `fetch`. */
+  server?: never;
+}
+
+/** An existing node:http, node:https or node:net server (Express, Fastify, Koa), not yet listening. */
+export interface NodeServerOptions extends BaseOptions {
+  /** The server; lastcall calls its `listen(port, hostname)`. */
+  server: unknown;
+  /** Only one mode at a time: not with `server`. */
+  fetch?: never;
+  /** Only one mode at a time: not with `server`. */
+  connection?: never;
+}
+
+/**
+ * One raw TCP connection, the same on every runtime. Iterate it to read: the
+ * connection is idle while the handler waits for the next chunk and active
+ * while it works on one, so the read loop is the request boundary that
+ * shutdown drains on.
+ *
+ * @example An echo protocol that ends cleanly on shutdown
+ * ```ts
+ * import { type Conn, serveAndShutdown } from "@lastcall/lastcall";
+ *
+ * const server = await serveAndShutdown({
+ *   port: 0,
+ *   signals: false,
+ *   async connection(conn: Conn) {
+ *     for await (const chunk of conn) await conn.write(chunk);
+ *   },
+ * });
+ * await server.shutdown(1_000);
+ * ```
+ */
+export interface Conn extends AsyncIterable<Uint8Array> {
+  /**
+   * Writes to the peer; resolves once the bytes are handed to the socket,
+   * waiting out backpressure. After close it rejects with an error whose
+   * `code` is `"ERR_CONN_CLOSED"`.
+   */
+  write(data: Uint8Array | string): Promise<void>;
+  /** Closes cleanly: FIN after the last write, then a short linger. Idempotent. */
+  close(): void;
+  /** Holds the connection busy across reads, for a request that spans chunks. */
+  active(): void;
+  /** Releases the hold; while draining, the read loop then ends. */
+  idle(): void;
+  /** The peer's address. */
+  readonly remoteAddr: { hostname: string; port: number };
+  /** Where the connection is in its life. */
+  readonly state: ConnState;
+  /** Aborts when shutdown begins, so a protocol can tell its clients. */
+  readonly shutdown: AbortSignal;
+}
+
+/** A running server, as `serveAndShutdown` returns it. */
+export interface Server extends AsyncDisposable {
+  /** Where it listens. */
+  readonly addr: { hostname: string; port: number };
+  /** The runtime serving it. */
+  readonly runtime: "node" | "deno" | "bun";
+  /** False from the moment shutdown begins: fail health checks now. */
+  readonly ready: boolean;
+  /**
+   * Go's Shutdown, then Close at the deadline: stop accepting, close idle
+   * connections, let in-flight work finish, force the rest when `deadline`
+   * (ms, or a signal) passes; default `gracePeriod`. Idempotent: every call
+   * resolves with the same result.
+   *
+   * @throws {TypeError} (as a rejection) When `deadline` is neither a number
+   * nor an AbortSignal.
+   * @throws {RangeError} (as a rejection) When `deadline` is NaN.
+   */
+  shutdown(deadline?: AbortSignal | number): Promise<ShutdownResult>;
+  /** Go's Close: closes the listener and every connection now. */
+  close(): Promise<void>;
+  /** Settles once the server is fully down. */
+  readonly finished: Promise<ShutdownResult>;
+}
+
+/** The options every mode shares, with defaults applied and values checked. */
+export interface ResolvedBase {
+  hostname: string | undefined;
+  port: number;
+  signals: readonly string[];
+  gracePeriod: number;
+  drainDelay: number;
+  idleGrace: number;
+  onError: (error: unknown, context: ErrorContext) => void;
+}
+
+/** The options of `serveAndShutdown` once checked: one form, whatever the mode. */
+export type ResolvedOptions =
+  & ResolvedBase
+  & (
+    | { mode: "fetch"; fetch: HttpOptions["fetch"]; health: string | undefined }
+    | { mode: "connection"; connection: TcpOptions["connection"] }
+    | { mode: "server"; server: unknown }
+  );
