@@ -19,6 +19,7 @@ export type {
   Conn,
   ErrorContext,
   HttpOptions,
+  NodeServerLike,
   NodeServerOptions,
   RequestInfo,
   Server,

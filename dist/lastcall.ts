@@ -758,7 +758,7 @@ interface Addr {
 
 /** Options every kind of server takes. */
 export interface BaseOptions {
-  /** Where to listen; default: all interfaces, as each runtime does. */
+  /** Where to listen. Default `"0.0.0.0"`, all IPv4 interfaces, on every runtime; `"::"` adds IPv6. */
   hostname?: string;
   /** The port; 0 picks a free one. Default 0. */
   port?: number;
@@ -818,10 +818,33 @@ export interface HttpOptions extends BaseOptions {
   server?: never;
 }
 
-/** An existing node:http, node:https or node:net server (Express, Fastify, Koa), not yet listening. */
+/**
+ * What `{ server }` takes: a node:http, node:https, node:http2 or node:net
+ * server, described by the few members lastcall uses.
+ */
+export interface NodeServerLike {
+  /** Starts listening; lastcall calls it. */
+  listen(options: { port?: number; host?: string }, listening?: () => void): unknown;
+  /** Stops accepting; lastcall calls it when draining starts. */
+  close(callback?: (error?: Error) => void): unknown;
+  /** Where it listens. */
+  address(): unknown;
+  /** Subscribes to its events (connection, request, upgrade, error). */
+  // deno-lint-ignore no-explicit-any
+  on(event: string, listener: (...args: any[]) => void): unknown;
+  /** True once listening: such a server is refused, lastcall must see every connection. */
+  readonly listening: boolean;
+}
+
+/**
+ * An existing server, not yet listening: `http.createServer(app)` for
+ * Express or Koa, `app.server` (after `await app.ready()`) for Fastify.
+ */
 export interface NodeServerOptions extends BaseOptions {
   /** The server; lastcall calls its `listen(port, hostname)`. */
-  server: unknown;
+  server: NodeServerLike;
+  /** A path answered 200 while ready and 503 once shutdown began (GET and HEAD), before the app's handlers. */
+  health?: string;
   /** Only one mode at a time: not with `server`. */
   fetch?: never;
   /** Only one mode at a time: not with `server`. */
@@ -896,7 +919,7 @@ export interface Server extends AsyncDisposable {
 
 /** The options every mode shares, with defaults applied and values checked. */
 interface ResolvedBase {
-  hostname: string | undefined;
+  hostname: string;
   port: number;
   signals: readonly string[];
   gracePeriod: number;
@@ -911,7 +934,7 @@ type ResolvedOptions =
   & (
     | { mode: "fetch"; fetch: HttpOptions["fetch"]; health: string | undefined }
     | { mode: "connection"; connection: TcpOptions["connection"] }
-    | { mode: "server"; server: unknown }
+    | { mode: "server"; server: NodeServerLike; health: string | undefined }
   );
 
 // ---- src/shim.ts ----
@@ -957,7 +980,7 @@ interface TcpListener {
 
 /** What a shim needs to listen on raw TCP. */
 interface TcpListenOptions {
-  hostname: string | undefined;
+  hostname: string;
   port: number;
   /** Called with each accepted connection. */
   accept: (socket: RawSocket) => void;
@@ -994,17 +1017,28 @@ type HttpHandler = (
   info: ShimRequestInfo,
 ) => Response | Promise<Response>;
 
-/** What a shim needs to serve an existing node:http, node:https or node:net server. */
-interface NodeServerServeOptions {
-  hostname: string | undefined;
+/** The answer to a health check. */
+interface HealthAnswer {
+  status: 200 | 503;
+  body: string;
+}
+
+/** Answers a request for the health path; undefined for any other request. */
+type HealthCheck = (method: string, url: string) => HealthAnswer | undefined;
+
+/** What a shim needs to serve HTTP on its own server. */
+interface HttpServeOptions {
+  hostname: string;
   port: number;
   /** Aborts when shutdown begins: from then on every response carries `Connection: close`. */
   shutdown: AbortSignal;
+  handler: HttpHandler;
 }
 
-/** What a shim needs to serve HTTP on its own server. */
-interface HttpServeOptions extends NodeServerServeOptions {
-  handler: HttpHandler;
+/** What a shim needs to serve an existing node:http, node:https or node:net server. */
+interface NodeServerServeOptions extends Omit<HttpServeOptions, "handler"> {
+  /** Answered before the app's own request listeners, on HTTP servers. */
+  health: HealthCheck | undefined;
 }
 
 /** What `serveAndShutdown` needs from a runtime. */
@@ -1080,6 +1114,34 @@ function _trackedServing(
   };
 }
 
+// ---- src/http/health.ts ----
+
+// The health path: 200 while the server is ready, 503 from the moment
+// shutdown begins, for GET and HEAD. Every HTTP mode answers it before the
+// app: the fetch handler here, node:http servers in their shim.
+
+
+const READY: HealthAnswer = { status: 200, body: "ok\n" };
+const DRAINING: HealthAnswer = { status: 503, body: "draining\n" };
+
+/** The path of a request URL, absolute or relative; never throws. */
+function pathOf(url: string): string {
+  const start = url.charCodeAt(0) === 47 ? 0 : url.indexOf("/", url.indexOf("://") + 3);
+  if (start === -1) return "/";
+  const end = url.slice(start).search(/[?#]/);
+  return end === -1 ? url.slice(start) : url.slice(start, start + end);
+}
+
+/** Answers `path` (compared raw, without decoding) for a server whose shutdown begins when `shutdown` aborts. */
+function _healthCheck(path: string, shutdown: AbortSignal): HealthCheck {
+  return (method, url) => {
+    if (method !== "GET" && method !== "HEAD") return undefined;
+    // Cheap test first: most requests are not for the health path.
+    if (!url.includes(path) || pathOf(url) !== path) return undefined;
+    return shutdown.aborted ? DRAINING : READY;
+  };
+}
+
 // ---- src/http/handler.ts ----
 
 // The runtime-neutral part of HTTP serving: the handler a shim calls, which
@@ -1094,12 +1156,13 @@ function plain(status: number, body: string, method: string): Response {
   });
 }
 
-/** The path of a request URL, absolute or relative; never throws. */
-function pathOf(url: string): string {
-  const start = url.charCodeAt(0) === 47 ? 0 : url.indexOf("/", url.indexOf("://") + 3);
-  if (start === -1) return "/";
-  const end = url.slice(start).search(/[?#]/);
-  return end === -1 ? url.slice(start) : url.slice(start, start + end);
+/** The request's method; "GET" for a request the runtime already closed (Deno throws then). */
+function methodOf(request: Request): string {
+  try {
+    return request.method;
+  } catch {
+    return "GET";
+  }
 }
 
 /** Wraps the user's fetch handler for a shim. */
@@ -1107,10 +1170,15 @@ function _httpHandler(
   options: ResolvedOptions & { mode: "fetch" },
   shutdown: AbortSignal,
 ): HttpHandler {
-  const { fetch, health, onError } = options;
+  const { fetch, onError } = options;
+  const health = options.health === undefined ? undefined : _healthCheck(options.health, shutdown);
   const fail = (error: unknown, request: Request, info: ShimRequestInfo): Response => {
-    onError(error, { remoteAddr: info.remoteAddr, request });
-    return plain(500, "Internal Server Error\n", request.method);
+    try {
+      onError(error, { remoteAddr: info.remoteAddr, request });
+    } catch (onErrorThrew) {
+      console.error("lastcall: onError threw", onErrorThrew, "while reporting", error);
+    }
+    return plain(500, "Internal Server Error\n", methodOf(request));
   };
   const check = (response: unknown, request: Request, info: ShimRequestInfo): Response => {
     if (response instanceof Response) return response;
@@ -1123,14 +1191,8 @@ function _httpHandler(
   // Synchronous where the handler is: no promise per request for a handler
   // that returns its Response at once.
   return (request, info) => {
-    if (health !== undefined && (request.method === "GET" || request.method === "HEAD")) {
-      // Cheap test first: most requests are not for the health path.
-      if (request.url.includes(health) && pathOf(request.url) === health) {
-        return shutdown.aborted
-          ? plain(503, "draining\n", request.method)
-          : plain(200, "ok\n", request.method);
-      }
-    }
+    const answer = health?.(request.method, request.url);
+    if (answer !== undefined) return plain(answer.status, answer.body, request.method);
     let result: Response | Promise<Response>;
     try {
       result = fetch(request, info);
@@ -1364,13 +1426,35 @@ async function _serveTcp(
 // the library receives one resolved form.
 
 
+const DEFAULT_HOSTNAME = "0.0.0.0";
 const DEFAULT_SIGNALS: readonly string[] = ["SIGINT", "SIGTERM"];
 const DEFAULT_GRACE_PERIOD_MS = 10_000;
 const DEFAULT_IDLE_GRACE_MS = 100;
 const MODES = ["fetch", "connection", "server"] as const;
+const KNOWN_KEYS = new Set<string>([
+  ...MODES,
+  "hostname",
+  "port",
+  "signals",
+  "gracePeriod",
+  "drainDelay",
+  "idleGrace",
+  "onError",
+  "health",
+]);
+/** The signals that may stop a server, each one every runtime lets a process catch. */
+const CATCHABLE_SIGNALS = new Set(["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"]);
 
+/** A value as an error message shows it: short, never a function's source. */
 function describe(value: unknown): string {
-  return typeof value === "string" ? `"${value}"` : String(value);
+  if (typeof value === "string") return `"${value}"`;
+  if (typeof value === "function") return `a function${value.name ? ` (${value.name})` : ""}`;
+  if (Array.isArray(value)) return `[${value.map(describe).join(", ")}]`;
+  if (typeof value === "object" && value !== null) {
+    const name = value.constructor?.name;
+    return name && name !== "Object" ? `a ${name}` : `an object`;
+  }
+  return String(value);
 }
 
 function invalid(name: string, rule: string, value: unknown, Type = TypeError): Error {
@@ -1400,17 +1484,19 @@ function resolveBase(options: Record<string, unknown>): ResolvedBase {
   if (!Number.isInteger(port) || port < 0 || port > 65_535) {
     throw invalid("port", "a whole number from 0 to 65535", port, RangeError);
   }
-  if (
-    signals !== false
-    && (!Array.isArray(signals) || signals.some((signal) => typeof signal !== "string"))
-  ) {
+  if (signals !== false && !Array.isArray(signals)) {
     throw invalid("signals", "an array of signal names or false", signals);
+  }
+  for (const signal of signals || []) {
+    if (!CATCHABLE_SIGNALS.has(signal)) {
+      throw invalid("signals", `a list of ${[...CATCHABLE_SIGNALS].join(", ")}`, signal);
+    }
   }
   if (onError !== undefined && typeof onError !== "function") {
     throw invalid("onError", "a function", onError);
   }
   return {
-    hostname,
+    hostname: hostname ?? DEFAULT_HOSTNAME,
     port,
     signals: signals === false ? [] : signals as readonly string[],
     gracePeriod: duration("gracePeriod", options.gracePeriod, DEFAULT_GRACE_PERIOD_MS, true),
@@ -1435,19 +1521,31 @@ function _resolveOptions(
     throw new TypeError(`Cannot serve as 'options' must be an object: received ${String(options)}`);
   }
   const raw = options as unknown as Record<string, unknown>;
+  for (const key of Object.keys(raw)) {
+    if (!KNOWN_KEYS.has(key)) {
+      throw new TypeError(
+        `Cannot serve as '${key}' is not an option: the options are ${[...KNOWN_KEYS].join(", ")}`,
+      );
+    }
+  }
   const modes = MODES.filter((key) => raw[key] !== undefined);
-  if (modes.length !== 1) {
+  const mode = modes[0];
+  if (mode === undefined || modes.length > 1) {
     throw new TypeError(
       `Cannot serve as exactly one of 'fetch', 'connection' or 'server' must be given: received ${
         modes.length === 0 ? "none" : modes.join(", ")
       }`,
     );
   }
-  const mode = modes[0];
   if (mode !== "server" && typeof raw[mode] !== "function") {
     throw invalid(mode, "a function", raw[mode]);
   }
   const { health } = raw;
+  if (health !== undefined && mode === "connection") {
+    throw new TypeError(
+      "Cannot serve as 'health' is HTTP and 'connection' raw TCP: serve the health path from an HTTP server in the same process",
+    );
+  }
   if (health !== undefined && (typeof health !== "string" || !health.startsWith("/"))) {
     throw invalid("health", "a path starting with \"/\"", health);
   }
@@ -1459,7 +1557,41 @@ function _resolveOptions(
   if (mode === "connection") {
     return { ...base, mode, connection: raw.connection as TcpOptions["connection"] };
   }
-  return { ...base, mode, server: raw.server };
+  return { ...base, mode, server: checkServer(raw.server), health: health as string | undefined };
+}
+
+const SERVER_KINDS = "a node:http, node:https, node:http2 or node:net server";
+
+/** The server of `{ server }`, or a TypeError that says what to pass instead. */
+function checkServer(server: unknown): NodeServerLike {
+  const candidate = server as Partial<Record<string, unknown>> | null;
+  const has = (member: string): boolean => typeof candidate?.[member] === "function";
+  if (typeof server === "function" && has("listen")) {
+    throw new TypeError(
+      `Cannot serve as 'server' must be ${SERVER_KINDS}, not an app: pass http.createServer(app) (Express, Connect)`,
+    );
+  }
+  if (typeof server === "object" && server !== null && !has("address")) {
+    if (has("callback") && has("listen")) {
+      throw new TypeError(
+        `Cannot serve as 'server' must be ${SERVER_KINDS}, not a Koa app: pass http.createServer(app.callback())`,
+      );
+    }
+    if (typeof candidate?.server === "object" && has("ready")) {
+      throw new TypeError(
+        `Cannot serve as 'server' must be ${SERVER_KINDS}, not a Fastify instance: pass app.server after await app.ready()`,
+      );
+    }
+  }
+  if (!has("listen") || !has("on") || !has("address") || !has("close")) {
+    throw invalid("server", SERVER_KINDS, server);
+  }
+  if ((server as NodeServerLike).listening) {
+    throw new TypeError(
+      "Cannot serve as 'server' is already listening: pass it before calling listen(), so lastcall sees every connection",
+    );
+  }
+  return server as NodeServerLike;
 }
 
 // ---- src/serve.ts ----
@@ -1599,9 +1731,13 @@ class LastcallServer implements Server {
  * node:http, node:https or node:net server, not yet listening), plus the
  * shared options.
  * @returns The running server.
- * @throws {TypeError} When an option has the wrong type, or `server` is
- * already listening or not supported on this runtime (Deno).
+ * @throws {TypeError} When an option is unknown or has the wrong type, two
+ * modes are given, `server` is not a server or already listening, or `server`
+ * is not supported on this runtime (Deno).
  * @throws {RangeError} When an option is out of range.
+ * @throws {Error} With `code === "EADDRINUSE"` and the address in its
+ * message, when the port is in use (as a rejection; nothing is left
+ * listening).
  *
  * @example A line-echo TCP server that drains on SIGTERM
  * ```ts
@@ -1625,25 +1761,67 @@ export async function serveAndShutdown(
   const resolved = _resolveOptions(options);
   const shim = await loadShim();
   const shutdownController = new AbortController();
-  const shutdown = shutdownController.signal;
+  const serving = await listen(shim, resolved, shutdownController.signal);
+  const server = new LastcallServer(shim.runtime, resolved, serving, shutdownController);
+  try {
+    server.installSignals(shim);
+  } catch (error) {
+    await server.close();
+    throw new TypeError(
+      `Cannot serve as 'signals' names a signal ${shim.runtime} cannot listen for: ${
+        (error as Error)?.message
+      }`,
+      { cause: error },
+    );
+  }
+  return server;
+}
+
+/** Listens in the resolved mode; a port in use rejects with an error that names it. */
+async function listen(
+  shim: Shim,
+  resolved: ResolvedOptions,
+  shutdown: AbortSignal,
+): Promise<Serving> {
   const { hostname, port } = resolved;
-  let serving: Serving;
-  if (resolved.mode === "connection") {
-    serving = await _serveTcp(shim, resolved, shutdown);
-  } else if (resolved.mode === "fetch") {
-    const handler = _httpHandler(resolved, shutdown);
-    serving = await shim.serveHttp({ hostname, port, handler, shutdown });
-  } else {
+  try {
+    if (resolved.mode === "connection") return await _serveTcp(shim, resolved, shutdown);
+    if (resolved.mode === "fetch") {
+      const handler = _httpHandler(resolved, shutdown);
+      return await shim.serveHttp({ hostname, port, handler, shutdown });
+    }
     if (shim.serveNodeServer === undefined) {
       throw new TypeError(
         `Cannot serve as 'server' is not supported on ${shim.runtime}: use 'fetch' with the runtime's own server`,
       );
     }
-    serving = await shim.serveNodeServer(resolved.server, { hostname, port, shutdown });
+    const health = resolved.health === undefined
+      ? undefined
+      : _healthCheck(resolved.health, shutdown);
+    return await shim.serveNodeServer(resolved.server, { hostname, port, shutdown, health });
+  } catch (error) {
+    if ((error as { code?: unknown })?.code !== "EADDRINUSE") throw error;
+    throw Object.assign(
+      new Error(`Cannot listen on ${hostname}:${port}: the address is in use (EADDRINUSE)`, {
+        cause: error,
+      }),
+      { code: "EADDRINUSE" },
+    );
   }
-  const server = new LastcallServer(shim.runtime, resolved, serving, shutdownController);
-  server.installSignals(shim);
-  return server;
+}
+
+// ---- src/runtime/_shared/address.ts ----
+
+// Peer addresses reported the same way on every runtime.
+
+const IPV4_MAPPED = "::ffff:";
+
+/** An IPv4-mapped IPv6 address (`::ffff:127.0.0.1`, from a dual-stack socket) as plain IPv4. */
+function _plainHostname(hostname: string | undefined): string {
+  if (hostname === undefined) return "";
+  return hostname.startsWith(IPV4_MAPPED) && hostname.includes(".")
+    ? hostname.slice(IPV4_MAPPED.length)
+    : hostname;
 }
 
 // ---- src/runtime/_shared/node_server.ts ----
@@ -1681,6 +1859,14 @@ class SocketState {
 
 type StatefulSocket = net.Socket & { [kState]?: SocketState };
 
+/** Where the fetch adapter leaves what to do when a response closes (the client may have left). */
+const ON_RESPONSE_CLOSE: unique symbol = Symbol("lastcall.onResponseClose");
+
+/** A response that may carry an {@linkcode ON_RESPONSE_CLOSE} callback. */
+type ClosableResponse = http.ServerResponse & {
+  [ON_RESPONSE_CLOSE]?: (() => void) | undefined;
+};
+
 // Listeners shared by every socket (and, per server, every response): `this`
 // is the emitter, so no closure is made per connection or per request.
 //
@@ -1710,31 +1896,33 @@ function isHttpServer(server: net.Server): server is http.Server {
   return "headersTimeout" in server;
 }
 
+/** Answers the health path before the app's own request listeners run. */
+function answerHealthFirst(server: http.Server, health: HealthCheck): void {
+  const appListeners = server.listeners("request") as http.RequestListener[];
+  server.removeAllListeners("request");
+  server.on("request", function(this: http.Server, request, response) {
+    const answer = health(request.method ?? "GET", request.url ?? "/");
+    if (answer === undefined) {
+      for (const listener of appListeners) listener.call(this, request, response);
+      return;
+    }
+    response.writeHead(answer.status, {
+      "content-type": "text/plain; charset=utf-8",
+      "content-length": answer.body.length,
+    }).end(request.method === "HEAD" ? undefined : answer.body);
+  });
+}
+
 /**
- * Tracks `server`'s connections and listens on it.
- *
- * @throws {TypeError} When `server` is not a node:net server, or already listens.
+ * Tracks the connections of `candidate`, a node:http, node:https, node:http2
+ * or node:net server not yet listening (checked by the options), and listens
+ * on it.
  */
 async function _serveNodeServer(
   server: unknown,
   options: NodeServerServeOptions,
 ): Promise<Serving> {
-  const candidate = server as net.Server | undefined;
-  if (
-    typeof candidate !== "object" || candidate === null
-    || typeof candidate.listen !== "function" || typeof candidate.on !== "function"
-  ) {
-    throw new TypeError(
-      `Cannot serve as 'server' must be a node:http, node:https or node:net server: received ${
-        String(server)
-      }`,
-    );
-  }
-  if (candidate.listening) {
-    throw new TypeError(
-      "Cannot serve as 'server' is already listening: pass it before calling listen(), so lastcall sees every connection",
-    );
-  }
+  const candidate = server as net.Server;
   const { shutdown } = options;
   const tracker = _trackerFor(shutdown);
   const http = isHttpServer(candidate);
@@ -1752,11 +1940,13 @@ async function _serveNodeServer(
   });
 
   if (http) {
+    if (options.health !== undefined) answerHealthFirst(candidate, options.health);
     // Responses in flight, to mark them Connection: close when shutdown begins.
     const responses = new Set<http.ServerResponse>();
-    function onResponseClose(this: http.ServerResponse): void {
+    function onResponseClose(this: ClosableResponse): void {
       responses.delete(this);
       responseEnded(this);
+      this[ON_RESPONSE_CLOSE]?.();
     }
     candidate.prependListener("request", (request, response) => {
       if (shutdown.aborted) response.setHeader("connection", "close");
@@ -1863,6 +2053,145 @@ class PullReader {
   }
 }
 
+// ---- src/runtime/_shared/wrapped_body.ts ----
+
+// A response whose body passes through lastcall: so that the deadline can cut
+// it (Deno, where nothing else ends a response still streaming), or so that
+// serving learns when it is over (Bun, which does not say).
+
+/** What a wrapped body offers. */
+interface WrappedBody {
+  response: Response;
+  /** Errors the body, so the client sees the response incomplete, and cancels its source. */
+  cut: () => void;
+}
+
+/**
+ * The response, re-wrapped; `onEnd` runs once when its body is over: read to
+ * the end, cancelled (the client left), failed or cut.
+ */
+function _wrapBody(response: Response, onEnd: () => void = () => {}): WrappedBody {
+  const body = response.body;
+  if (body === null) {
+    onEnd();
+    return { response, cut: () => {} };
+  }
+  const reader = body.getReader();
+  let ended = false;
+  const end = (): void => {
+    if (ended) return;
+    ended = true;
+    onEnd();
+  };
+  let controller!: ReadableStreamDefaultController<Uint8Array>;
+  const stream = new ReadableStream<Uint8Array>({
+    start(c) {
+      controller = c;
+    },
+    async pull(c) {
+      try {
+        const { done, value } = await reader.read();
+        if (done) {
+          c.close();
+          end();
+        } else c.enqueue(value);
+      } catch (error) {
+        end();
+        throw error;
+      }
+    },
+    cancel(reason) {
+      end();
+      return reader.cancel(reason);
+    },
+  });
+  const cut = (): void => {
+    end();
+    try {
+      controller.error(new Error("The response was cut at the shutdown deadline"));
+    } catch {
+      // Already closed or errored.
+    }
+    reader.cancel().catch(() => {});
+  };
+  const { status, statusText, headers } = response;
+  return { response: new Response(stream, { status, statusText, headers }), cut };
+}
+
+// ---- src/runtime/_shared/request_shutdown.ts ----
+
+// Per-request shutdown signals, for `RequestInfo.shutdown`: each request gets
+// its own signal, made the first time the handler reads it, aborted when
+// shutdown begins, and forgotten with its listeners once the request is over
+// (a client that left before shutdown never sees an abort).
+
+
+/**
+ * The live per-request signals of one server. A shim asks for one with a way
+ * to learn when its request is over.
+ */
+class RequestShutdowns {
+  /** The server's own signal: aborts when shutdown begins. */
+  readonly server: AbortSignal;
+  readonly #live = new Set<AbortController>();
+
+  constructor(shutdown: AbortSignal) {
+    this.server = shutdown;
+    shutdown.addEventListener("abort", () => {
+      for (const controller of this.#live) controller.abort(shutdown.reason);
+      this.#live.clear();
+    }, { once: true });
+  }
+
+  /**
+   * A signal for one request. `untilOver` is called with the function that
+   * ends it and returns false when the request is already over, in which case
+   * the signal never aborts.
+   */
+  signal(untilOver: (end: () => void) => boolean): AbortSignal {
+    const controller = new AbortController();
+    if (this.server.aborted) controller.abort(this.server.reason);
+    else if (untilOver(() => this.#live.delete(controller))) this.#live.add(controller);
+    return controller.signal;
+  }
+}
+
+/**
+ * The shutdown part of a RequestInfo on a runtime that serves web Responses
+ * itself (Deno, Bun). A signal read before the handler returns ends with the
+ * response's body, which then passes through {@linkcode _wrapBody}; the
+ * runtime's own report (`watch`) ends it too, and is all there is for a
+ * signal read later.
+ */
+class BodyScopedShutdown {
+  readonly #shutdowns: RequestShutdowns;
+  readonly #watch: (end: () => void) => void;
+  #signal: AbortSignal | undefined;
+  #end: (() => void) | undefined;
+  #returned = false;
+
+  /** `watch` registers `end` on the runtime's own report that the request is over. */
+  constructor(shutdowns: RequestShutdowns, watch: (end: () => void) => void) {
+    this.#shutdowns = shutdowns;
+    this.#watch = watch;
+  }
+
+  /** The request's shutdown signal, made on first read. */
+  get signal(): AbortSignal {
+    return this.#signal ??= this.#shutdowns.signal((end) => {
+      this.#watch(end);
+      if (!this.#returned) this.#end = end;
+      return true;
+    });
+  }
+
+  /** The response to send: once the handler read its signal, one that ends it with its body. */
+  finish(response: Response): Response {
+    this.#returned = true;
+    return this.#end === undefined ? response : _wrapBody(response, this.#end).response;
+  }
+}
+
 // ---- src/runtime/_shared/response.ts ----
 
 // What the shims over a runtime's own fetch server (Deno.serve, Bun.serve)
@@ -1888,7 +2217,7 @@ function _withConnectionClose(response: Response): Response {
 // One encoder for the shims whose sockets take only bytes (Deno, Bun).
 
 /** Encodes the strings a connection writes. */
-const _utf8: TextEncoder = new TextEncoder();
+const _utf8: { encode(input: string): Uint8Array } = new TextEncoder();
 
 // ---- src/runtime/node/request.ts ----
 
@@ -1901,7 +2230,7 @@ const _utf8: TextEncoder = new TextEncoder();
 
 function toHeaders(raw: string[]): Headers {
   const headers = new Headers();
-  for (let i = 0; i < raw.length; i += 2) headers.append(raw[i], raw[i + 1]);
+  for (let i = 0; i + 1 < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!);
   return headers;
 }
 
@@ -2018,18 +2347,19 @@ function waitForDrain(outgoing: http.ServerResponse): Promise<boolean> {
 async function writeRest(
   reader: ReadableStreamDefaultReader<Uint8Array>,
   outgoing: http.ServerResponse,
-  next: Promise<ReadableStreamReadResult<Uint8Array>>,
+  next: ReturnType<ReadableStreamDefaultReader<Uint8Array>["read"]>,
 ): Promise<void> {
   for (;;) {
     const { done, value } = await next;
     if (done) break;
+    if (outgoing.destroyed) return; // the client went away: onClose cancelled the body
     if (!outgoing.write(value) && !(await waitForDrain(outgoing))) {
       await reader.cancel();
       return; // the client went away
     }
     next = reader.read();
   }
-  outgoing.end();
+  if (!outgoing.destroyed) outgoing.end();
 }
 
 /**
@@ -2046,10 +2376,15 @@ async function writeHeadAndBody(
   outgoing: http.ServerResponse,
 ): Promise<void> {
   const reader = body.getReader();
+  // A client that goes away cancels the body, so its source stops producing.
+  // The tracking's own close listener calls this: no listener per response.
+  (outgoing as ClosableResponse)[ON_RESPONSE_CLOSE] = () => {
+    if (!outgoing.writableFinished) reader.cancel().catch(() => {});
+  };
   try {
     const first = await reader.read();
     if (first.done) {
-      outgoing.writeHead(status, statusText, headers).end();
+      if (!outgoing.destroyed) outgoing.writeHead(status, statusText, headers).end();
       return;
     }
     let sent = false;
@@ -2079,6 +2414,7 @@ async function writeHeadAndBody(
     // The body failed mid-stream: cut the response so the client sees it incomplete.
     outgoing.destroy(error as Error);
   } finally {
+    (outgoing as ClosableResponse)[ON_RESPONSE_CLOSE] = undefined;
     reader.releaseLock();
   }
 }
@@ -2104,21 +2440,47 @@ function writeResponse(
   return writeHeadAndBody(response.status, statusText, headers, body, outgoing);
 }
 
+/** What the handler learns besides the Request, each part made when first read. */
+class NodeRequestInfo implements ShimRequestInfo {
+  readonly #outgoing: http.ServerResponse;
+  readonly #shutdowns: RequestShutdowns;
+  #remoteAddr: Addr | undefined;
+  #shutdown: AbortSignal | undefined;
+
+  constructor(outgoing: http.ServerResponse, shutdowns: RequestShutdowns) {
+    this.#outgoing = outgoing;
+    this.#shutdowns = shutdowns;
+  }
+
+  get remoteAddr(): Addr {
+    const socket = this.#outgoing.req.socket;
+    return this.#remoteAddr ??= {
+      hostname: _plainHostname(socket.remoteAddress),
+      port: socket.remotePort ?? 0,
+    };
+  }
+
+  get shutdown(): AbortSignal {
+    const outgoing = this.#outgoing;
+    return this.#shutdown ??= this.#shutdowns.signal((end) => {
+      if (outgoing.closed) return false;
+      outgoing.once("close", end);
+      return true;
+    });
+  }
+}
+
 /** A node:http request listener that serves `handler`. */
 function _fetchListener(
   handler: HttpHandler,
   shutdown: AbortSignal,
 ): (incoming: http.IncomingMessage, outgoing: http.ServerResponse) => void {
+  const shutdowns = new RequestShutdowns(shutdown);
   return (incoming, outgoing) => {
-    const socket = incoming.socket;
-    const remoteAddr: Addr = {
-      hostname: socket.remoteAddress ?? "",
-      port: socket.remotePort ?? 0,
-    };
     const fail = (error: unknown) => outgoing.destroy(error as Error);
     try {
       const request = new _NodeRequest(incoming, outgoing) as unknown as Request;
-      const response = handler(request, { remoteAddr, shutdown });
+      const response = handler(request, new NodeRequestInfo(outgoing, shutdowns));
       if (response instanceof Response) {
         writeResponse(response, outgoing, incoming.method === "HEAD")?.catch(fail);
       } else {
@@ -2145,7 +2507,10 @@ class NodeSocket implements RawSocket {
 
   constructor(socket: net.Socket) {
     this.#socket = socket;
-    this.remoteAddr = { hostname: socket.remoteAddress ?? "", port: socket.remotePort ?? 0 };
+    this.remoteAddr = {
+      hostname: _plainHostname(socket.remoteAddress),
+      port: socket.remotePort ?? 0,
+    };
     this.#reader = new PullReader(() => socket.pause(), () => socket.resume());
     socket.on("data", (chunk: Uint8Array) => this.#reader.push(chunk));
     const end = (): void => this.#reader.end();
@@ -2227,7 +2592,8 @@ function serveNodeHttp(options: HttpServeOptions): Promise<Serving> {
     { noDelay: true, keepAlive: true },
     _fetchListener(options.handler, options.shutdown),
   );
-  return _serveNodeServer(server, options);
+  // The fetch handler answers the health path itself.
+  return _serveNodeServer(server, { ...options, health: undefined });
 }
 
 /** The shim for Node. */
@@ -2238,42 +2604,6 @@ const _nodeShim: Shim = {
   serveNodeServer: _serveNodeServer,
   onSignal: _onProcessSignal,
 };
-
-// ---- src/runtime/deno/cuttable_body.ts ----
-
-// A response whose body can be cut: for Deno, where nothing else can end a
-// streaming response that is still running at the shutdown deadline.
-
-/** The response, re-wrapped so that calling `cut()` errors its body stream. */
-function _cuttable(response: Response): { response: Response; cut: () => void } {
-  const body = response.body;
-  if (body === null) return { response, cut: () => {} };
-  const reader = body.getReader();
-  let controller!: ReadableStreamDefaultController<Uint8Array>;
-  const stream = new ReadableStream<Uint8Array>({
-    start(c) {
-      controller = c;
-    },
-    async pull(c) {
-      const { done, value } = await reader.read();
-      if (done) c.close();
-      else c.enqueue(value);
-    },
-    cancel(reason) {
-      return reader.cancel(reason);
-    },
-  });
-  const cut = (): void => {
-    try {
-      controller.error(new Error("The response was cut at the shutdown deadline"));
-    } catch {
-      // Already closed or errored.
-    }
-    reader.cancel().catch(() => {});
-  };
-  const { status, statusText, headers } = response;
-  return { response: new Response(stream, { status, statusText, headers }), cut };
-}
 
 // ---- src/runtime/deno/types.ts ----
 
@@ -2352,6 +2682,28 @@ function deadlineResponse(): Response {
   });
 }
 
+/** What the handler learns besides the Request, each part made when first read. */
+class DenoRequestInfo implements ShimRequestInfo {
+  readonly #info: DenoServeHandlerInfo;
+  #remoteAddr: Addr | undefined;
+  /** Deno reports a request over (sent, or its client gone) through `completed`. */
+  readonly scope: BodyScopedShutdown;
+
+  constructor(info: DenoServeHandlerInfo, shutdowns: RequestShutdowns) {
+    this.#info = info;
+    this.scope = new BodyScopedShutdown(shutdowns, (end) => void info.completed?.then(end, end));
+  }
+
+  get remoteAddr(): Addr {
+    const { hostname, port } = this.#info.remoteAddr;
+    return this.#remoteAddr ??= { hostname: _plainHostname(hostname), port };
+  }
+
+  get shutdown(): AbortSignal {
+    return this.scope.signal;
+  }
+}
+
 /** A request being served, until Deno reports its response sent. */
 interface InFlight {
   /** Ends it at the deadline, where that is possible. */
@@ -2379,14 +2731,15 @@ function _serveDenoHttp(options: HttpServeOptions): Promise<Serving> {
     if (inFlight.size === 0) wakeDrain?.();
   };
   /** Once shutdown began: Connection: close, and a body the deadline can cut. */
-  const prepare = (response: Response, request: Request, entry: InFlight): Response => {
+  const prepare = (response: Response, isHead: boolean, entry: InFlight): Response => {
     if (!shutdown.aborted) return response;
     response = _withConnectionClose(response);
-    if (response.body === null || request.method === "HEAD") return response;
-    const cuttable = _cuttable(response);
+    if (response.body === null || isHead) return response;
+    const cuttable = _wrapBody(response);
     entry.cut = cuttable.cut;
     return cuttable.response;
   };
+  const shutdowns = new RequestShutdowns(shutdown);
   const server = _deno.serve(
     { hostname: options.hostname, port: options.port, onListen: () => {} },
     (request, info) => {
@@ -2394,16 +2747,28 @@ function _serveDenoHttp(options: HttpServeOptions): Promise<Serving> {
       inFlight.add(entry);
       const done = (): void => finish(entry);
       if (info.completed) info.completed.then(done, done);
-      const result = handler(request, { remoteAddr: info.remoteAddr, shutdown });
+      // Read now: once the deadline answered for it, the request is closed.
+      const isHead = request.method === "HEAD";
+      const requestInfo = new DenoRequestInfo(info, shutdowns);
+      const result = handler(request, requestInfo);
       if (result instanceof Response) {
         if (!info.completed) queueMicrotask(done);
-        return prepare(result, request, entry);
+        return prepare(requestInfo.scope.finish(result), isHead, entry);
       }
       return new Promise<Response>((resolve) => {
-        entry.cut = () => resolve(deadlineResponse());
+        let answered = false;
+        entry.cut = () => {
+          answered = true;
+          resolve(deadlineResponse());
+        };
         result.then((response) => {
+          if (answered) {
+            // Settled after the deadline answered: nobody reads this body.
+            response.body?.cancel().catch(() => {});
+            return;
+          }
           if (!info.completed) queueMicrotask(done);
-          resolve(prepare(response, request, entry));
+          resolve(prepare(requestInfo.scope.finish(response), isHead, entry));
         });
       });
     },
@@ -2451,7 +2816,8 @@ class DenoSocket implements RawSocket {
 
   constructor(conn: DenoConn) {
     this.#conn = conn;
-    this.remoteAddr = { hostname: conn.remoteAddr.hostname, port: conn.remoteAddr.port };
+    const { hostname, port } = conn.remoteAddr;
+    this.remoteAddr = { hostname: _plainHostname(hostname), port };
     this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
   }
 
@@ -2621,21 +2987,28 @@ const _bun: BunNamespace & BunServe =
 // connections.
 
 
-/** RequestInfo whose remoteAddr is looked up only when read. */
-class BunRequestInfo {
-  readonly shutdown: AbortSignal;
+/** What the handler learns besides the Request, each part made when first read. */
+class BunRequestInfo implements ShimRequestInfo {
   readonly #server: BunServer;
   readonly #request: Request;
+  /** Bun says when a client leaves (request.signal), not when a response is done. */
+  readonly scope: BodyScopedShutdown;
 
-  constructor(server: BunServer, request: Request, shutdown: AbortSignal) {
+  constructor(server: BunServer, request: Request, shutdowns: RequestShutdowns) {
     this.#server = server;
     this.#request = request;
-    this.shutdown = shutdown;
+    this.scope = new BodyScopedShutdown(shutdowns, (end) => {
+      request.signal.addEventListener("abort", end, { once: true });
+    });
   }
 
   get remoteAddr(): Addr {
     const ip = this.#server.requestIP(this.#request);
-    return { hostname: ip?.address ?? "", port: ip?.port ?? 0 };
+    return { hostname: _plainHostname(ip?.address), port: ip?.port ?? 0 };
+  }
+
+  get shutdown(): AbortSignal {
+    return this.scope.signal;
   }
 }
 
@@ -2649,11 +3022,12 @@ class BunRequestInfo {
 function _serveBunHttp(options: HttpServeOptions): Promise<Serving> {
   const { handler, shutdown } = options;
   let startedDuringShutdown = 0;
+  const shutdowns = new RequestShutdowns(shutdown);
   const closing = (response: Response): Response =>
     shutdown.aborted ? _withConnectionClose(response) : response;
   let inFlightAtShutdown = 0;
   const server = _bun.serve({
-    hostname: options.hostname ?? "0.0.0.0",
+    hostname: options.hostname,
     port: options.port,
     fetch(request, bunServer) {
       if (shutdown.aborted) startedDuringShutdown++;
@@ -2665,8 +3039,10 @@ function _serveBunHttp(options: HttpServeOptions): Promise<Serving> {
           request,
         );
       }
-      const result = handler(request, new BunRequestInfo(bunServer, request, shutdown));
-      return result instanceof Response ? closing(result) : result.then(closing);
+      const info = new BunRequestInfo(bunServer, request, shutdowns);
+      const result = handler(request, info);
+      if (result instanceof Response) return closing(info.scope.finish(result));
+      return result.then((response) => closing(info.scope.finish(response)));
     },
   });
   shutdown.addEventListener("abort", () => inFlightAtShutdown = server.pendingRequests, {
@@ -2711,7 +3087,10 @@ class BunRawSocket implements RawSocket {
 
   constructor(socket: BunSocket<BunRawSocket>) {
     this.#socket = socket;
-    this.remoteAddr = { hostname: socket.remoteAddress, port: socket.remotePort ?? 0 };
+    this.remoteAddr = {
+      hostname: _plainHostname(socket.remoteAddress),
+      port: socket.remotePort ?? 0,
+    };
     this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
     this.#reader = new PullReader(() => socket.pause(), () => socket.resume());
   }
@@ -2725,8 +3104,7 @@ class BunRawSocket implements RawSocket {
   }
 
   onDrain(): void {
-    while (this.#unsent.length > 0) {
-      const next = this.#unsent[0];
+    for (let next = this.#unsent[0]; next !== undefined; next = this.#unsent[0]) {
       const written = this.#socket.write(next.data);
       if (written < next.data.byteLength) {
         next.data = next.data.subarray(Math.max(written, 0));
@@ -2781,7 +3159,7 @@ function _listenBunTcp(
   { hostname, port, accept }: TcpListenOptions,
 ): Promise<TcpListener> {
   const listener = _bun.listen<BunRawSocket>({
-    hostname: hostname ?? "0.0.0.0",
+    hostname,
     port,
     allowHalfOpen: true,
     socket: {

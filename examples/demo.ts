@@ -33,6 +33,8 @@ const http = await serveAndShutdown({
     }
     if (url.pathname === "/events") {
       // Server-Sent Events that end themselves when shutdown begins.
+      // info.shutdown is this request's own signal: it never aborts once the
+      // client has left, and its listener goes away with the request.
       let timer: ReturnType<typeof setInterval>;
       const encoder = new TextEncoder();
       const body = new ReadableStream<Uint8Array>({
@@ -49,7 +51,7 @@ const http = await serveAndShutdown({
             controller.close();
           }, { once: true });
         },
-        cancel: () => clearInterval(timer),
+        cancel: () => clearInterval(timer), // the client left
       });
       return new Response(body, { headers: { "content-type": "text/event-stream" } });
     }

@@ -2,6 +2,7 @@
 // listens, and lastcall listens, tracks every connection, sends
 // `Connection: close` once shutdown begins, and drains on SIGTERM.
 //   node examples/express.ts      (or bun; Deno's node:http hides connections)
+// (`node` runs a .ts file from Node 22.18 on; on Node 20, compile it with tsc first.)
 
 import express from "express";
 import http from "node:http";

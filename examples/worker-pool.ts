@@ -4,6 +4,7 @@
 // at the deadline is abandoned and reported. No server involved: the same shutdown
 // for queue consumers, cron runners and batch workers.
 //   node examples/worker-pool.ts  |  deno run -A examples/worker-pool.ts  |  bun examples/worker-pool.ts
+// (`node` runs a .ts file from Node 22.18 on; on Node 20, compile it with tsc first.)
 // JOBS=20 WORKERS=4 JOB_MS=200 GRACE_PERIOD=5000; SIGTERM or Ctrl+C to stop.
 
 import process from "node:process";

@@ -4,19 +4,42 @@
 
 import type {
   HttpOptions,
+  NodeServerLike,
   NodeServerOptions,
   ResolvedBase,
   ResolvedOptions,
   TcpOptions,
 } from "./types.ts";
 
+const DEFAULT_HOSTNAME = "0.0.0.0";
 const DEFAULT_SIGNALS: readonly string[] = ["SIGINT", "SIGTERM"];
 const DEFAULT_GRACE_PERIOD_MS = 10_000;
 const DEFAULT_IDLE_GRACE_MS = 100;
 const MODES = ["fetch", "connection", "server"] as const;
+const KNOWN_KEYS = new Set<string>([
+  ...MODES,
+  "hostname",
+  "port",
+  "signals",
+  "gracePeriod",
+  "drainDelay",
+  "idleGrace",
+  "onError",
+  "health",
+]);
+/** The signals that may stop a server, each one every runtime lets a process catch. */
+const CATCHABLE_SIGNALS = new Set(["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"]);
 
+/** A value as an error message shows it: short, never a function's source. */
 function describe(value: unknown): string {
-  return typeof value === "string" ? `"${value}"` : String(value);
+  if (typeof value === "string") return `"${value}"`;
+  if (typeof value === "function") return `a function${value.name ? ` (${value.name})` : ""}`;
+  if (Array.isArray(value)) return `[${value.map(describe).join(", ")}]`;
+  if (typeof value === "object" && value !== null) {
+    const name = value.constructor?.name;
+    return name && name !== "Object" ? `a ${name}` : `an object`;
+  }
+  return String(value);
 }
 
 function invalid(name: string, rule: string, value: unknown, Type = TypeError): Error {
@@ -46,17 +69,19 @@ function resolveBase(options: Record<string, unknown>): ResolvedBase {
   if (!Number.isInteger(port) || port < 0 || port > 65_535) {
     throw invalid("port", "a whole number from 0 to 65535", port, RangeError);
   }
-  if (
-    signals !== false
-    && (!Array.isArray(signals) || signals.some((signal) => typeof signal !== "string"))
-  ) {
+  if (signals !== false && !Array.isArray(signals)) {
     throw invalid("signals", "an array of signal names or false", signals);
+  }
+  for (const signal of signals || []) {
+    if (!CATCHABLE_SIGNALS.has(signal)) {
+      throw invalid("signals", `a list of ${[...CATCHABLE_SIGNALS].join(", ")}`, signal);
+    }
   }
   if (onError !== undefined && typeof onError !== "function") {
     throw invalid("onError", "a function", onError);
   }
   return {
-    hostname,
+    hostname: hostname ?? DEFAULT_HOSTNAME,
     port,
     signals: signals === false ? [] : signals as readonly string[],
     gracePeriod: duration("gracePeriod", options.gracePeriod, DEFAULT_GRACE_PERIOD_MS, true),
@@ -81,19 +106,31 @@ export function _resolveOptions(
     throw new TypeError(`Cannot serve as 'options' must be an object: received ${String(options)}`);
   }
   const raw = options as unknown as Record<string, unknown>;
+  for (const key of Object.keys(raw)) {
+    if (!KNOWN_KEYS.has(key)) {
+      throw new TypeError(
+        `Cannot serve as '${key}' is not an option: the options are ${[...KNOWN_KEYS].join(", ")}`,
+      );
+    }
+  }
   const modes = MODES.filter((key) => raw[key] !== undefined);
-  if (modes.length !== 1) {
+  const mode = modes[0];
+  if (mode === undefined || modes.length > 1) {
     throw new TypeError(
       `Cannot serve as exactly one of 'fetch', 'connection' or 'server' must be given: received ${
         modes.length === 0 ? "none" : modes.join(", ")
       }`,
     );
   }
-  const mode = modes[0];
   if (mode !== "server" && typeof raw[mode] !== "function") {
     throw invalid(mode, "a function", raw[mode]);
   }
   const { health } = raw;
+  if (health !== undefined && mode === "connection") {
+    throw new TypeError(
+      "Cannot serve as 'health' is HTTP and 'connection' raw TCP: serve the health path from an HTTP server in the same process",
+    );
+  }
   if (health !== undefined && (typeof health !== "string" || !health.startsWith("/"))) {
     throw invalid("health", "a path starting with \"/\"", health);
   }
@@ -105,5 +142,39 @@ export function _resolveOptions(
   if (mode === "connection") {
     return { ...base, mode, connection: raw.connection as TcpOptions["connection"] };
   }
-  return { ...base, mode, server: raw.server };
+  return { ...base, mode, server: checkServer(raw.server), health: health as string | undefined };
+}
+
+const SERVER_KINDS = "a node:http, node:https, node:http2 or node:net server";
+
+/** The server of `{ server }`, or a TypeError that says what to pass instead. */
+function checkServer(server: unknown): NodeServerLike {
+  const candidate = server as Partial<Record<string, unknown>> | null;
+  const has = (member: string): boolean => typeof candidate?.[member] === "function";
+  if (typeof server === "function" && has("listen")) {
+    throw new TypeError(
+      `Cannot serve as 'server' must be ${SERVER_KINDS}, not an app: pass http.createServer(app) (Express, Connect)`,
+    );
+  }
+  if (typeof server === "object" && server !== null && !has("address")) {
+    if (has("callback") && has("listen")) {
+      throw new TypeError(
+        `Cannot serve as 'server' must be ${SERVER_KINDS}, not a Koa app: pass http.createServer(app.callback())`,
+      );
+    }
+    if (typeof candidate?.server === "object" && has("ready")) {
+      throw new TypeError(
+        `Cannot serve as 'server' must be ${SERVER_KINDS}, not a Fastify instance: pass app.server after await app.ready()`,
+      );
+    }
+  }
+  if (!has("listen") || !has("on") || !has("address") || !has("close")) {
+    throw invalid("server", SERVER_KINDS, server);
+  }
+  if ((server as NodeServerLike).listening) {
+    throw new TypeError(
+      "Cannot serve as 'server' is already listening: pass it before calling listen(), so lastcall sees every connection",
+    );
+  }
+  return server as NodeServerLike;
 }

@@ -6,6 +6,7 @@ import { _untilAborted } from "./_abort.ts";
 import { MAX_TIMER_DELAY } from "./_timer.ts";
 import { Deadline } from "./deadline.ts";
 import { _httpHandler } from "./http/handler.ts";
+import { _healthCheck } from "./http/health.ts";
 import { _resolveOptions } from "./options.ts";
 import type { Serving, Shim } from "./shim.ts";
 import { _serveTcp } from "./tcp/serve.ts";
@@ -149,9 +150,13 @@ class LastcallServer implements Server {
  * node:http, node:https or node:net server, not yet listening), plus the
  * shared options.
  * @returns The running server.
- * @throws {TypeError} When an option has the wrong type, or `server` is
- * already listening or not supported on this runtime (Deno).
+ * @throws {TypeError} When an option is unknown or has the wrong type, two
+ * modes are given, `server` is not a server or already listening, or `server`
+ * is not supported on this runtime (Deno).
  * @throws {RangeError} When an option is out of range.
+ * @throws {Error} With `code === "EADDRINUSE"` and the address in its
+ * message, when the port is in use (as a rejection; nothing is left
+ * listening).
  *
  * @example A line-echo TCP server that drains on SIGTERM
  * ```ts
@@ -175,23 +180,51 @@ export async function serveAndShutdown(
   const resolved = _resolveOptions(options);
   const shim = await loadShim();
   const shutdownController = new AbortController();
-  const shutdown = shutdownController.signal;
+  const serving = await listen(shim, resolved, shutdownController.signal);
+  const server = new LastcallServer(shim.runtime, resolved, serving, shutdownController);
+  try {
+    server.installSignals(shim);
+  } catch (error) {
+    await server.close();
+    throw new TypeError(
+      `Cannot serve as 'signals' names a signal ${shim.runtime} cannot listen for: ${
+        (error as Error)?.message
+      }`,
+      { cause: error },
+    );
+  }
+  return server;
+}
+
+/** Listens in the resolved mode; a port in use rejects with an error that names it. */
+async function listen(
+  shim: Shim,
+  resolved: ResolvedOptions,
+  shutdown: AbortSignal,
+): Promise<Serving> {
   const { hostname, port } = resolved;
-  let serving: Serving;
-  if (resolved.mode === "connection") {
-    serving = await _serveTcp(shim, resolved, shutdown);
-  } else if (resolved.mode === "fetch") {
-    const handler = _httpHandler(resolved, shutdown);
-    serving = await shim.serveHttp({ hostname, port, handler, shutdown });
-  } else {
+  try {
+    if (resolved.mode === "connection") return await _serveTcp(shim, resolved, shutdown);
+    if (resolved.mode === "fetch") {
+      const handler = _httpHandler(resolved, shutdown);
+      return await shim.serveHttp({ hostname, port, handler, shutdown });
+    }
     if (shim.serveNodeServer === undefined) {
       throw new TypeError(
         `Cannot serve as 'server' is not supported on ${shim.runtime}: use 'fetch' with the runtime's own server`,
       );
     }
-    serving = await shim.serveNodeServer(resolved.server, { hostname, port, shutdown });
+    const health = resolved.health === undefined
+      ? undefined
+      : _healthCheck(resolved.health, shutdown);
+    return await shim.serveNodeServer(resolved.server, { hostname, port, shutdown, health });
+  } catch (error) {
+    if ((error as { code?: unknown })?.code !== "EADDRINUSE") throw error;
+    throw Object.assign(
+      new Error(`Cannot listen on ${hostname}:${port}: the address is in use (EADDRINUSE)`, {
+        cause: error,
+      }),
+      { code: "EADDRINUSE" },
+    );
   }
-  const server = new LastcallServer(shim.runtime, resolved, serving, shutdownController);
-  server.installSignals(shim);
-  return server;
 }

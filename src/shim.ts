@@ -41,7 +41,7 @@ export interface TcpListener {
 
 /** What a shim needs to listen on raw TCP. */
 export interface TcpListenOptions {
-  hostname: string | undefined;
+  hostname: string;
   port: number;
   /** Called with each accepted connection. */
   accept: (socket: RawSocket) => void;
@@ -78,17 +78,28 @@ export type HttpHandler = (
   info: ShimRequestInfo,
 ) => Response | Promise<Response>;
 
-/** What a shim needs to serve an existing node:http, node:https or node:net server. */
-export interface NodeServerServeOptions {
-  hostname: string | undefined;
+/** The answer to a health check. */
+export interface HealthAnswer {
+  status: 200 | 503;
+  body: string;
+}
+
+/** Answers a request for the health path; undefined for any other request. */
+export type HealthCheck = (method: string, url: string) => HealthAnswer | undefined;
+
+/** What a shim needs to serve HTTP on its own server. */
+export interface HttpServeOptions {
+  hostname: string;
   port: number;
   /** Aborts when shutdown begins: from then on every response carries `Connection: close`. */
   shutdown: AbortSignal;
+  handler: HttpHandler;
 }
 
-/** What a shim needs to serve HTTP on its own server. */
-export interface HttpServeOptions extends NodeServerServeOptions {
-  handler: HttpHandler;
+/** What a shim needs to serve an existing node:http, node:https or node:net server. */
+export interface NodeServerServeOptions extends Omit<HttpServeOptions, "handler"> {
+  /** Answered before the app's own request listeners, on HTTP servers. */
+  health: HealthCheck | undefined;
 }
 
 /** What `serveAndShutdown` needs from a runtime. */

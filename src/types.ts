@@ -11,7 +11,7 @@ export interface Addr {
 
 /** Options every kind of server takes. */
 export interface BaseOptions {
-  /** Where to listen; default: all interfaces, as each runtime does. */
+  /** Where to listen. Default `"0.0.0.0"`, all IPv4 interfaces, on every runtime; `"::"` adds IPv6. */
   hostname?: string;
   /** The port; 0 picks a free one. Default 0. */
   port?: number;
@@ -71,10 +71,33 @@ export interface HttpOptions extends BaseOptions {
   server?: never;
 }
 
-/** An existing node:http, node:https or node:net server (Express, Fastify, Koa), not yet listening. */
+/**
+ * What `{ server }` takes: a node:http, node:https, node:http2 or node:net
+ * server, described by the few members lastcall uses.
+ */
+export interface NodeServerLike {
+  /** Starts listening; lastcall calls it. */
+  listen(options: { port?: number; host?: string }, listening?: () => void): unknown;
+  /** Stops accepting; lastcall calls it when draining starts. */
+  close(callback?: (error?: Error) => void): unknown;
+  /** Where it listens. */
+  address(): unknown;
+  /** Subscribes to its events (connection, request, upgrade, error). */
+  // deno-lint-ignore no-explicit-any
+  on(event: string, listener: (...args: any[]) => void): unknown;
+  /** True once listening: such a server is refused, lastcall must see every connection. */
+  readonly listening: boolean;
+}
+
+/**
+ * An existing server, not yet listening: `http.createServer(app)` for
+ * Express or Koa, `app.server` (after `await app.ready()`) for Fastify.
+ */
 export interface NodeServerOptions extends BaseOptions {
   /** The server; lastcall calls its `listen(port, hostname)`. */
-  server: unknown;
+  server: NodeServerLike;
+  /** A path answered 200 while ready and 503 once shutdown began (GET and HEAD), before the app's handlers. */
+  health?: string;
   /** Only one mode at a time: not with `server`. */
   fetch?: never;
   /** Only one mode at a time: not with `server`. */
@@ -149,7 +172,7 @@ export interface Server extends AsyncDisposable {
 
 /** The options every mode shares, with defaults applied and values checked. */
 export interface ResolvedBase {
-  hostname: string | undefined;
+  hostname: string;
   port: number;
   signals: readonly string[];
   gracePeriod: number;
@@ -164,5 +187,5 @@ export type ResolvedOptions =
   & (
     | { mode: "fetch"; fetch: HttpOptions["fetch"]; health: string | undefined }
     | { mode: "connection"; connection: TcpOptions["connection"] }
-    | { mode: "server"; server: unknown }
+    | { mode: "server"; server: NodeServerLike; health: string | undefined }
   );

@@ -39,6 +39,27 @@ export function waitUntil(
   });
 }
 
+/** Counts calls of `hit()`; `reach(n)` waits (bounded) until there were n. */
+export function counter() {
+  let calls = 0;
+  const waiters = new Set<() => void>();
+  return {
+    get calls() {
+      return calls;
+    },
+    hit() {
+      calls++;
+      waiters.forEach((wake) => wake());
+    },
+    reach(count: number, what = `${count} calls`) {
+      return waitUntil(what, () => calls >= count, (wake) => {
+        waiters.add(wake);
+        return () => waiters.delete(wake);
+      });
+    },
+  };
+}
+
 export class TestClient {
   readonly socket: net.Socket;
   text = "";

@@ -24,8 +24,11 @@ async function drainsOnSigterm(t: TestContext, name: string, hello: RegExp): Pro
   const agent = new http.Agent({ keepAlive: true });
   t.cleanup(() => agent.destroy());
   assert.match((await request(agent, port, "/")).body, hello);
+  // A Deadline of 0 ms is expired when made: the example must not wait for its event.
+  assert.equal((await request(agent, port, "/slow?ms=0")).body, "slow work done\n");
   const slow = request(agent, port, "/slow?ms=300");
-  await child.waitForOutput(/slow started/);
+  await child.waitForOutput(/slow started[\s\S]*slow started/); // the second: ms=300
+
   child.signal("SIGTERM");
   const done = await slow;
   assert.equal(done.body, "slow work done\n");

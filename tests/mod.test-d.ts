@@ -1,4 +1,8 @@
 // Type tests against the built declarations npm users get (dist/mod.d.ts).
+import http from "node:http";
+import http2 from "node:http2";
+import https from "node:https";
+import net from "node:net";
 import { expectAssignable, expectError, expectNotAssignable, expectType } from "tsd";
 import {
   type Conn,
@@ -51,10 +55,15 @@ const tcp = async (conn: Conn) => {
 expectType<Promise<Server>>(serveAndShutdown({ fetch: handler }));
 expectType<Promise<Server>>(serveAndShutdown({ fetch: handler, health: "/healthz", port: 0 }));
 expectType<Promise<Server>>(serveAndShutdown({ connection: tcp, idleGrace: 50 }));
-expectType<Promise<Server>>(serveAndShutdown({ server: {}, signals: false }));
+expectType<Promise<Server>>(serveAndShutdown({ server: http.createServer(), signals: false }));
+expectType<Promise<Server>>(serveAndShutdown({ server: net.createServer(), health: "/healthz" }));
+expectType<Promise<Server>>(serveAndShutdown({ server: http2.createSecureServer() }));
+expectError(serveAndShutdown({ server: {} }));
+expectError(serveAndShutdown({ server: Object.assign(() => {}, { listen() {} }) }));
+expectError(serveAndShutdown({ fetch: handler, gracePeriodMs: 10 }));
 expectError(serveAndShutdown({ fetch: handler, connection: tcp }));
-expectError(serveAndShutdown({ fetch: handler, server: {} }));
-expectError(serveAndShutdown({ connection: tcp, server: {} }));
+expectError(serveAndShutdown({ fetch: handler, server: http.createServer() }));
+expectError(serveAndShutdown({ connection: tcp, server: http.createServer() }));
 expectError(serveAndShutdown({ connection: tcp, health: "/healthz" }));
 expectError(serveAndShutdown({ port: 0 }));
 expectError(serveAndShutdown({ fetch: handler, port: "80" }));
@@ -62,7 +71,7 @@ expectError(serveAndShutdown({ fetch: handler, gracePeriod: "10s" }));
 expectError(serveAndShutdown({ fetch: handler, signals: "SIGTERM" }));
 expectAssignable<HttpOptions>({ fetch: handler, drainDelay: 1_000 });
 expectAssignable<TcpOptions>({ connection: tcp });
-expectAssignable<NodeServerOptions>({ server: {} });
+expectAssignable<NodeServerOptions>({ server: https.createServer() });
 expectNotAssignable<TcpOptions>({ connection: tcp, fetch: handler });
 
 // Server.

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import http from "node:http";
 import net from "node:net";
-import { serveAndShutdown, type Server } from "../mod.ts";
+import { type NodeServerLike, serveAndShutdown, type Server } from "../mod.ts";
 import { TestClient, within } from "./_client.ts";
 import { example, runtime, test, type TestContext } from "./_harness.ts";
 import { request, socketClosed } from "./_http_client.ts";
@@ -11,7 +11,11 @@ import { Child } from "./_process.ts";
 const unsupported = runtime === "deno"
   && "Deno's node:http server hides its connections: { server } is refused there (see README)";
 
-async function serveServer(t: TestContext, server: unknown, gracePeriod = 10_000): Promise<Server> {
+async function serveServer(
+  t: TestContext,
+  server: NodeServerLike,
+  gracePeriod = 10_000,
+): Promise<Server> {
   const running = await serveAndShutdown({
     server,
     hostname: "127.0.0.1",
@@ -130,7 +134,10 @@ test("{ server }: a server already listening is refused with a TypeError", async
     serveAndShutdown({ server: listening, signals: false }),
     (error: Error) => error instanceof TypeError && /already listening/.test(error.message),
   );
-  await assert.rejects(serveAndShutdown({ server: {}, signals: false }), TypeError);
+  await assert.rejects(
+    serveAndShutdown({ server: {} as NodeServerLike, signals: false }),
+    TypeError,
+  );
 }, { skip: unsupported });
 
 test("{ server }: a port in use rejects with EADDRINUSE", async (t) => {
@@ -215,3 +222,39 @@ test("{ server }: a node:https server drains like node:http", async (t) => {
 }, {
   skip: unsupported || (!existsSync("/usr/bin/openssl") && "openssl is not installed"),
 });
+
+test(
+  "{ server }: health is answered before the app, 200 while ready, 503 once shutdown begins",
+  async (t) => {
+    let appCalls = 0;
+    const app = http.createServer((_request, response) => {
+      appCalls++;
+      response.end("app");
+    });
+    const server = await serveAndShutdown({
+      server: app,
+      hostname: "127.0.0.1",
+      signals: false,
+      health: "/healthz",
+      drainDelay: 300,
+    });
+    t.cleanup(() => server.close());
+    const agent = new http.Agent({ keepAlive: false });
+    t.cleanup(() => agent.destroy());
+    const ready = await request(agent, server.addr.port, "/healthz");
+    assert.equal(ready.status, 200);
+    assert.equal(ready.body, "ok\n");
+    const head = await request(agent, server.addr.port, "/healthz?probe=1", { method: "HEAD" });
+    assert.equal(head.status, 200);
+    assert.equal(head.body, "");
+    assert.equal((await request(agent, server.addr.port, "/other")).body, "app");
+    assert.equal(appCalls, 1);
+    const result = server.shutdown(2_000);
+    const draining = await request(agent, server.addr.port, "/healthz");
+    assert.equal(draining.status, 503);
+    assert.equal(draining.headers.connection, "close");
+    assert.equal(appCalls, 1);
+    await result;
+  },
+  { skip: unsupported },
+);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { respHandler } from "../examples/resp.ts";
 import { type Conn, serveAndShutdown, type Server, type TcpOptions } from "../mod.ts";
-import { TestClient, waitForRefusal, waitUntil } from "./_client.ts";
+import { counter, TestClient, waitForRefusal } from "./_client.ts";
 import { fixture, test, type TestContext } from "./_harness.ts";
 import { Child } from "./_process.ts";
 
@@ -16,26 +16,6 @@ async function serve(
 }
 
 /** Resolves when `fn` has been called `count` times in all. */
-function counter() {
-  let calls = 0;
-  const waiters = new Set<() => void>();
-  return {
-    get calls() {
-      return calls;
-    },
-    hit() {
-      calls++;
-      waiters.forEach((wake) => wake());
-    },
-    reach(count: number, what = `${count} calls`) {
-      return waitUntil(what, () => calls >= count, (wake) => {
-        waiters.add(wake);
-        return () => waiters.delete(wake);
-      });
-    },
-  };
-}
-
 /**
  * A tiny protocol for exact tests: "WAIT" replies "+DONE" once `release()` is
  * called, anything else "+PONG"; `started` counts WAITs begun.

@@ -4,6 +4,7 @@
 
 import type { HttpHandler, ShimRequestInfo } from "../shim.ts";
 import type { ResolvedOptions } from "../types.ts";
+import { _healthCheck } from "./health.ts";
 
 function plain(status: number, body: string, method: string): Response {
   return new Response(method === "HEAD" ? null : body, {
@@ -12,12 +13,13 @@ function plain(status: number, body: string, method: string): Response {
   });
 }
 
-/** The path of a request URL, absolute or relative; never throws. */
-function pathOf(url: string): string {
-  const start = url.charCodeAt(0) === 47 ? 0 : url.indexOf("/", url.indexOf("://") + 3);
-  if (start === -1) return "/";
-  const end = url.slice(start).search(/[?#]/);
-  return end === -1 ? url.slice(start) : url.slice(start, start + end);
+/** The request's method; "GET" for a request the runtime already closed (Deno throws then). */
+function methodOf(request: Request): string {
+  try {
+    return request.method;
+  } catch {
+    return "GET";
+  }
 }
 
 /** Wraps the user's fetch handler for a shim. */
@@ -25,10 +27,15 @@ export function _httpHandler(
   options: ResolvedOptions & { mode: "fetch" },
   shutdown: AbortSignal,
 ): HttpHandler {
-  const { fetch, health, onError } = options;
+  const { fetch, onError } = options;
+  const health = options.health === undefined ? undefined : _healthCheck(options.health, shutdown);
   const fail = (error: unknown, request: Request, info: ShimRequestInfo): Response => {
-    onError(error, { remoteAddr: info.remoteAddr, request });
-    return plain(500, "Internal Server Error\n", request.method);
+    try {
+      onError(error, { remoteAddr: info.remoteAddr, request });
+    } catch (onErrorThrew) {
+      console.error("lastcall: onError threw", onErrorThrew, "while reporting", error);
+    }
+    return plain(500, "Internal Server Error\n", methodOf(request));
   };
   const check = (response: unknown, request: Request, info: ShimRequestInfo): Response => {
     if (response instanceof Response) return response;
@@ -41,14 +48,8 @@ export function _httpHandler(
   // Synchronous where the handler is: no promise per request for a handler
   // that returns its Response at once.
   return (request, info) => {
-    if (health !== undefined && (request.method === "GET" || request.method === "HEAD")) {
-      // Cheap test first: most requests are not for the health path.
-      if (request.url.includes(health) && pathOf(request.url) === health) {
-        return shutdown.aborted
-          ? plain(503, "draining\n", request.method)
-          : plain(200, "ok\n", request.method);
-      }
-    }
+    const answer = health?.(request.method, request.url);
+    if (answer !== undefined) return plain(answer.status, answer.body, request.method);
     let result: Response | Promise<Response>;
     try {
       result = fetch(request, info);

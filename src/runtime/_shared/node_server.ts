@@ -10,6 +10,7 @@ import tls from "node:tls";
 import {
   _trackedServing,
   _trackerFor,
+  type HealthCheck,
   type NodeServerServeOptions,
   type Serving,
 } from "../../shim.ts";
@@ -41,6 +42,14 @@ class SocketState {
 
 type StatefulSocket = net.Socket & { [kState]?: SocketState };
 
+/** Where the fetch adapter leaves what to do when a response closes (the client may have left). */
+export const ON_RESPONSE_CLOSE: unique symbol = Symbol("lastcall.onResponseClose");
+
+/** A response that may carry an {@linkcode ON_RESPONSE_CLOSE} callback. */
+export type ClosableResponse = http.ServerResponse & {
+  [ON_RESPONSE_CLOSE]?: (() => void) | undefined;
+};
+
 // Listeners shared by every socket (and, per server, every response): `this`
 // is the emitter, so no closure is made per connection or per request.
 //
@@ -70,31 +79,33 @@ function isHttpServer(server: net.Server): server is http.Server {
   return "headersTimeout" in server;
 }
 
+/** Answers the health path before the app's own request listeners run. */
+function answerHealthFirst(server: http.Server, health: HealthCheck): void {
+  const appListeners = server.listeners("request") as http.RequestListener[];
+  server.removeAllListeners("request");
+  server.on("request", function(this: http.Server, request, response) {
+    const answer = health(request.method ?? "GET", request.url ?? "/");
+    if (answer === undefined) {
+      for (const listener of appListeners) listener.call(this, request, response);
+      return;
+    }
+    response.writeHead(answer.status, {
+      "content-type": "text/plain; charset=utf-8",
+      "content-length": answer.body.length,
+    }).end(request.method === "HEAD" ? undefined : answer.body);
+  });
+}
+
 /**
- * Tracks `server`'s connections and listens on it.
- *
- * @throws {TypeError} When `server` is not a node:net server, or already listens.
+ * Tracks the connections of `candidate`, a node:http, node:https, node:http2
+ * or node:net server not yet listening (checked by the options), and listens
+ * on it.
  */
 export async function _serveNodeServer(
   server: unknown,
   options: NodeServerServeOptions,
 ): Promise<Serving> {
-  const candidate = server as net.Server | undefined;
-  if (
-    typeof candidate !== "object" || candidate === null
-    || typeof candidate.listen !== "function" || typeof candidate.on !== "function"
-  ) {
-    throw new TypeError(
-      `Cannot serve as 'server' must be a node:http, node:https or node:net server: received ${
-        String(server)
-      }`,
-    );
-  }
-  if (candidate.listening) {
-    throw new TypeError(
-      "Cannot serve as 'server' is already listening: pass it before calling listen(), so lastcall sees every connection",
-    );
-  }
+  const candidate = server as net.Server;
   const { shutdown } = options;
   const tracker = _trackerFor(shutdown);
   const http = isHttpServer(candidate);
@@ -112,11 +123,13 @@ export async function _serveNodeServer(
   });
 
   if (http) {
+    if (options.health !== undefined) answerHealthFirst(candidate, options.health);
     // Responses in flight, to mark them Connection: close when shutdown begins.
     const responses = new Set<http.ServerResponse>();
-    function onResponseClose(this: http.ServerResponse): void {
+    function onResponseClose(this: ClosableResponse): void {
       responses.delete(this);
       responseEnded(this);
+      this[ON_RESPONSE_CLOSE]?.();
     }
     candidate.prependListener("request", (request, response) => {
       if (shutdown.aborted) response.setHeader("connection", "close");

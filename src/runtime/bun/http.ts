@@ -7,26 +7,36 @@ import {
   type HttpServeOptions,
   NATIVE_STOP_WAIT_MS,
   type Serving,
+  type ShimRequestInfo,
 } from "../../shim.ts";
 import type { Addr } from "../../types.ts";
+import { _plainHostname } from "../_shared/address.ts";
+import { BodyScopedShutdown, RequestShutdowns } from "../_shared/request_shutdown.ts";
 import { _withConnectionClose } from "../_shared/response.ts";
 import { _bun, type BunServer } from "./types.ts";
 
-/** RequestInfo whose remoteAddr is looked up only when read. */
-class BunRequestInfo {
-  readonly shutdown: AbortSignal;
+/** What the handler learns besides the Request, each part made when first read. */
+class BunRequestInfo implements ShimRequestInfo {
   readonly #server: BunServer;
   readonly #request: Request;
+  /** Bun says when a client leaves (request.signal), not when a response is done. */
+  readonly scope: BodyScopedShutdown;
 
-  constructor(server: BunServer, request: Request, shutdown: AbortSignal) {
+  constructor(server: BunServer, request: Request, shutdowns: RequestShutdowns) {
     this.#server = server;
     this.#request = request;
-    this.shutdown = shutdown;
+    this.scope = new BodyScopedShutdown(shutdowns, (end) => {
+      request.signal.addEventListener("abort", end, { once: true });
+    });
   }
 
   get remoteAddr(): Addr {
     const ip = this.#server.requestIP(this.#request);
-    return { hostname: ip?.address ?? "", port: ip?.port ?? 0 };
+    return { hostname: _plainHostname(ip?.address), port: ip?.port ?? 0 };
+  }
+
+  get shutdown(): AbortSignal {
+    return this.scope.signal;
   }
 }
 
@@ -40,11 +50,12 @@ class BunRequestInfo {
 export function _serveBunHttp(options: HttpServeOptions): Promise<Serving> {
   const { handler, shutdown } = options;
   let startedDuringShutdown = 0;
+  const shutdowns = new RequestShutdowns(shutdown);
   const closing = (response: Response): Response =>
     shutdown.aborted ? _withConnectionClose(response) : response;
   let inFlightAtShutdown = 0;
   const server = _bun.serve({
-    hostname: options.hostname ?? "0.0.0.0",
+    hostname: options.hostname,
     port: options.port,
     fetch(request, bunServer) {
       if (shutdown.aborted) startedDuringShutdown++;
@@ -56,8 +67,10 @@ export function _serveBunHttp(options: HttpServeOptions): Promise<Serving> {
           request,
         );
       }
-      const result = handler(request, new BunRequestInfo(bunServer, request, shutdown));
-      return result instanceof Response ? closing(result) : result.then(closing);
+      const info = new BunRequestInfo(bunServer, request, shutdowns);
+      const result = handler(request, info);
+      if (result instanceof Response) return closing(info.scope.finish(result));
+      return result.then((response) => closing(info.scope.finish(response)));
     },
   });
   shutdown.addEventListener("abort", () => inFlightAtShutdown = server.pendingRequests, {

@@ -8,6 +8,7 @@ import {
   type TcpListenOptions,
 } from "../../shim.ts";
 import type { Addr } from "../../types.ts";
+import { _plainHostname } from "../_shared/address.ts";
 import { PullReader } from "../_shared/pull_reader.ts";
 import { _utf8 } from "../_shared/utf8.ts";
 import { _bun, type BunSocket } from "./types.ts";
@@ -25,7 +26,10 @@ class BunRawSocket implements RawSocket {
 
   constructor(socket: BunSocket<BunRawSocket>) {
     this.#socket = socket;
-    this.remoteAddr = { hostname: socket.remoteAddress, port: socket.remotePort ?? 0 };
+    this.remoteAddr = {
+      hostname: _plainHostname(socket.remoteAddress),
+      port: socket.remotePort ?? 0,
+    };
     this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
     this.#reader = new PullReader(() => socket.pause(), () => socket.resume());
   }
@@ -39,8 +43,7 @@ class BunRawSocket implements RawSocket {
   }
 
   onDrain(): void {
-    while (this.#unsent.length > 0) {
-      const next = this.#unsent[0];
+    for (let next = this.#unsent[0]; next !== undefined; next = this.#unsent[0]) {
       const written = this.#socket.write(next.data);
       if (written < next.data.byteLength) {
         next.data = next.data.subarray(Math.max(written, 0));
@@ -95,7 +98,7 @@ export function _listenBunTcp(
   { hostname, port, accept }: TcpListenOptions,
 ): Promise<TcpListener> {
   const listener = _bun.listen<BunRawSocket>({
-    hostname: hostname ?? "0.0.0.0",
+    hostname,
     port,
     allowHalfOpen: true,
     socket: {

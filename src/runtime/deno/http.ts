@@ -7,10 +7,14 @@ import {
   type HttpServeOptions,
   NATIVE_STOP_WAIT_MS,
   type Serving,
+  type ShimRequestInfo,
 } from "../../shim.ts";
+import type { Addr } from "../../types.ts";
+import { _plainHostname } from "../_shared/address.ts";
+import { BodyScopedShutdown, RequestShutdowns } from "../_shared/request_shutdown.ts";
 import { _withConnectionClose } from "../_shared/response.ts";
-import { _cuttable } from "./cuttable_body.ts";
-import { _deno } from "./types.ts";
+import { _wrapBody } from "../_shared/wrapped_body.ts";
+import { _deno, type DenoServeHandlerInfo } from "./types.ts";
 
 /** The 503 a handler still pending at the deadline is answered with, where nothing else can end it. */
 function deadlineResponse(): Response {
@@ -18,6 +22,28 @@ function deadlineResponse(): Response {
     status: 503,
     headers: { "content-type": "text/plain; charset=utf-8", connection: "close" },
   });
+}
+
+/** What the handler learns besides the Request, each part made when first read. */
+class DenoRequestInfo implements ShimRequestInfo {
+  readonly #info: DenoServeHandlerInfo;
+  #remoteAddr: Addr | undefined;
+  /** Deno reports a request over (sent, or its client gone) through `completed`. */
+  readonly scope: BodyScopedShutdown;
+
+  constructor(info: DenoServeHandlerInfo, shutdowns: RequestShutdowns) {
+    this.#info = info;
+    this.scope = new BodyScopedShutdown(shutdowns, (end) => void info.completed?.then(end, end));
+  }
+
+  get remoteAddr(): Addr {
+    const { hostname, port } = this.#info.remoteAddr;
+    return this.#remoteAddr ??= { hostname: _plainHostname(hostname), port };
+  }
+
+  get shutdown(): AbortSignal {
+    return this.scope.signal;
+  }
 }
 
 /** A request being served, until Deno reports its response sent. */
@@ -47,14 +73,15 @@ export function _serveDenoHttp(options: HttpServeOptions): Promise<Serving> {
     if (inFlight.size === 0) wakeDrain?.();
   };
   /** Once shutdown began: Connection: close, and a body the deadline can cut. */
-  const prepare = (response: Response, request: Request, entry: InFlight): Response => {
+  const prepare = (response: Response, isHead: boolean, entry: InFlight): Response => {
     if (!shutdown.aborted) return response;
     response = _withConnectionClose(response);
-    if (response.body === null || request.method === "HEAD") return response;
-    const cuttable = _cuttable(response);
+    if (response.body === null || isHead) return response;
+    const cuttable = _wrapBody(response);
     entry.cut = cuttable.cut;
     return cuttable.response;
   };
+  const shutdowns = new RequestShutdowns(shutdown);
   const server = _deno.serve(
     { hostname: options.hostname, port: options.port, onListen: () => {} },
     (request, info) => {
@@ -62,16 +89,28 @@ export function _serveDenoHttp(options: HttpServeOptions): Promise<Serving> {
       inFlight.add(entry);
       const done = (): void => finish(entry);
       if (info.completed) info.completed.then(done, done);
-      const result = handler(request, { remoteAddr: info.remoteAddr, shutdown });
+      // Read now: once the deadline answered for it, the request is closed.
+      const isHead = request.method === "HEAD";
+      const requestInfo = new DenoRequestInfo(info, shutdowns);
+      const result = handler(request, requestInfo);
       if (result instanceof Response) {
         if (!info.completed) queueMicrotask(done);
-        return prepare(result, request, entry);
+        return prepare(requestInfo.scope.finish(result), isHead, entry);
       }
       return new Promise<Response>((resolve) => {
-        entry.cut = () => resolve(deadlineResponse());
+        let answered = false;
+        entry.cut = () => {
+          answered = true;
+          resolve(deadlineResponse());
+        };
         result.then((response) => {
+          if (answered) {
+            // Settled after the deadline answered: nobody reads this body.
+            response.body?.cancel().catch(() => {});
+            return;
+          }
           if (!info.completed) queueMicrotask(done);
-          resolve(prepare(response, request, entry));
+          resolve(prepare(requestInfo.scope.finish(response), isHead, entry));
         });
       });
     },

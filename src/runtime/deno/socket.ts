@@ -7,6 +7,7 @@ import {
   type TcpListenOptions,
 } from "../../shim.ts";
 import type { Addr } from "../../types.ts";
+import { _plainHostname } from "../_shared/address.ts";
 import { _utf8 } from "../_shared/utf8.ts";
 import { _deno, type DenoConn } from "./types.ts";
 
@@ -25,7 +26,8 @@ class DenoSocket implements RawSocket {
 
   constructor(conn: DenoConn) {
     this.#conn = conn;
-    this.remoteAddr = { hostname: conn.remoteAddr.hostname, port: conn.remoteAddr.port };
+    const { hostname, port } = conn.remoteAddr;
+    this.remoteAddr = { hostname: _plainHostname(hostname), port };
     this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
   }
 

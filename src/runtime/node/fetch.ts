@@ -4,8 +4,11 @@
 
 import type http from "node:http";
 import process from "node:process";
-import type { HttpHandler } from "../../shim.ts";
+import type { HttpHandler, ShimRequestInfo } from "../../shim.ts";
 import type { Addr } from "../../types.ts";
+import { _plainHostname } from "../_shared/address.ts";
+import { type ClosableResponse, ON_RESPONSE_CLOSE } from "../_shared/node_server.ts";
+import { RequestShutdowns } from "../_shared/request_shutdown.ts";
 import { _NodeRequest } from "./request.ts";
 
 function waitForDrain(outgoing: http.ServerResponse): Promise<boolean> {
@@ -26,18 +29,19 @@ function waitForDrain(outgoing: http.ServerResponse): Promise<boolean> {
 async function writeRest(
   reader: ReadableStreamDefaultReader<Uint8Array>,
   outgoing: http.ServerResponse,
-  next: Promise<ReadableStreamReadResult<Uint8Array>>,
+  next: ReturnType<ReadableStreamDefaultReader<Uint8Array>["read"]>,
 ): Promise<void> {
   for (;;) {
     const { done, value } = await next;
     if (done) break;
+    if (outgoing.destroyed) return; // the client went away: onClose cancelled the body
     if (!outgoing.write(value) && !(await waitForDrain(outgoing))) {
       await reader.cancel();
       return; // the client went away
     }
     next = reader.read();
   }
-  outgoing.end();
+  if (!outgoing.destroyed) outgoing.end();
 }
 
 /**
@@ -54,10 +58,15 @@ async function writeHeadAndBody(
   outgoing: http.ServerResponse,
 ): Promise<void> {
   const reader = body.getReader();
+  // A client that goes away cancels the body, so its source stops producing.
+  // The tracking's own close listener calls this: no listener per response.
+  (outgoing as ClosableResponse)[ON_RESPONSE_CLOSE] = () => {
+    if (!outgoing.writableFinished) reader.cancel().catch(() => {});
+  };
   try {
     const first = await reader.read();
     if (first.done) {
-      outgoing.writeHead(status, statusText, headers).end();
+      if (!outgoing.destroyed) outgoing.writeHead(status, statusText, headers).end();
       return;
     }
     let sent = false;
@@ -87,6 +96,7 @@ async function writeHeadAndBody(
     // The body failed mid-stream: cut the response so the client sees it incomplete.
     outgoing.destroy(error as Error);
   } finally {
+    (outgoing as ClosableResponse)[ON_RESPONSE_CLOSE] = undefined;
     reader.releaseLock();
   }
 }
@@ -112,21 +122,47 @@ function writeResponse(
   return writeHeadAndBody(response.status, statusText, headers, body, outgoing);
 }
 
+/** What the handler learns besides the Request, each part made when first read. */
+class NodeRequestInfo implements ShimRequestInfo {
+  readonly #outgoing: http.ServerResponse;
+  readonly #shutdowns: RequestShutdowns;
+  #remoteAddr: Addr | undefined;
+  #shutdown: AbortSignal | undefined;
+
+  constructor(outgoing: http.ServerResponse, shutdowns: RequestShutdowns) {
+    this.#outgoing = outgoing;
+    this.#shutdowns = shutdowns;
+  }
+
+  get remoteAddr(): Addr {
+    const socket = this.#outgoing.req.socket;
+    return this.#remoteAddr ??= {
+      hostname: _plainHostname(socket.remoteAddress),
+      port: socket.remotePort ?? 0,
+    };
+  }
+
+  get shutdown(): AbortSignal {
+    const outgoing = this.#outgoing;
+    return this.#shutdown ??= this.#shutdowns.signal((end) => {
+      if (outgoing.closed) return false;
+      outgoing.once("close", end);
+      return true;
+    });
+  }
+}
+
 /** A node:http request listener that serves `handler`. */
 export function _fetchListener(
   handler: HttpHandler,
   shutdown: AbortSignal,
 ): (incoming: http.IncomingMessage, outgoing: http.ServerResponse) => void {
+  const shutdowns = new RequestShutdowns(shutdown);
   return (incoming, outgoing) => {
-    const socket = incoming.socket;
-    const remoteAddr: Addr = {
-      hostname: socket.remoteAddress ?? "",
-      port: socket.remotePort ?? 0,
-    };
     const fail = (error: unknown) => outgoing.destroy(error as Error);
     try {
       const request = new _NodeRequest(incoming, outgoing) as unknown as Request;
-      const response = handler(request, { remoteAddr, shutdown });
+      const response = handler(request, new NodeRequestInfo(outgoing, shutdowns));
       if (response instanceof Response) {
         writeResponse(response, outgoing, incoming.method === "HEAD")?.catch(fail);
       } else {

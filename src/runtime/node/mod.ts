@@ -13,7 +13,8 @@ function serveNodeHttp(options: HttpServeOptions): Promise<Serving> {
     { noDelay: true, keepAlive: true },
     _fetchListener(options.handler, options.shutdown),
   );
-  return _serveNodeServer(server, options);
+  // The fetch handler answers the health path itself.
+  return _serveNodeServer(server, { ...options, health: undefined });
 }
 
 /** The shim for Node. */

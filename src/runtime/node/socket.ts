@@ -8,6 +8,7 @@ import {
   type TcpListenOptions,
 } from "../../shim.ts";
 import type { Addr } from "../../types.ts";
+import { _plainHostname } from "../_shared/address.ts";
 import { PullReader } from "../_shared/pull_reader.ts";
 
 /** A node:net socket as a RawSocket. */
@@ -19,7 +20,10 @@ class NodeSocket implements RawSocket {
 
   constructor(socket: net.Socket) {
     this.#socket = socket;
-    this.remoteAddr = { hostname: socket.remoteAddress ?? "", port: socket.remotePort ?? 0 };
+    this.remoteAddr = {
+      hostname: _plainHostname(socket.remoteAddress),
+      port: socket.remotePort ?? 0,
+    };
     this.#reader = new PullReader(() => socket.pause(), () => socket.resume());
     socket.on("data", (chunk: Uint8Array) => this.#reader.push(chunk));
     const end = (): void => this.#reader.end();
