@@ -1,6 +1,6 @@
 // What each registry would receive, checked before anyone publishes:
 // npm gets only dist/, README, LICENSE (and package.json); JSR gets only
-// mod.ts, src/, README, LICENSE, CHANGELOG (and deno.json), with no slow types;
+// mod.ts, src/, README, docs/, LICENSE, CHANGELOG (and deno.json), with no slow types;
 // CHANGELOG.md has an entry for the manifests' version.
 
 import { execFileSync, spawnSync } from "node:child_process";
@@ -33,7 +33,11 @@ const jsrFiles = [...jsr.matchAll(/file:\/\/\/\S+/g)].map((m) =>
   m[0].slice(`file://${root}/`.length)
 );
 for (const path of jsrFiles) {
-  if (!/^(mod\.ts|src\/.+\.ts|README\.md|LICENSE|CHANGELOG\.md|deno\.json)$/.test(path)) {
+  if (
+    !/^(mod\.ts|src\/.+\.ts|README\.md|docs\/[\w-]+\.md|LICENSE|CHANGELOG\.md|deno\.json)$/.test(
+      path,
+    )
+  ) {
     problems.push(`JSR package would contain ${path}`);
   }
 }

@@ -68,7 +68,15 @@ step("type check the single file (Deno)", deno, [
   "dist/lastcall.ts",
 ]);
 if (built) step("tsd type tests against dist/", bin("tsd"), []);
+if (built) {
+  step("the copied single file type-checks in ordinary projects (tsc, strict)", node, [
+    "scripts/single_file_tsc.mjs",
+  ]);
+}
 step("JSDoc lint for JSR (deno doc --lint)", deno, ["doc", "--lint", "--quiet", "mod.ts"]);
+step("README and docs/ code blocks type-check, and the runnable ones run", node, [
+  "scripts/docs_check.mjs",
+]);
 step("JSDoc examples type-check (deno test --doc)", deno, [
   "test",
   "--doc",
