@@ -2157,29 +2157,30 @@ class RequestShutdowns {
 }
 
 /**
- * The shutdown part of a RequestInfo on a runtime that serves web Responses
- * itself (Deno, Bun). A signal read before the handler returns ends with the
- * response's body, which then passes through {@linkcode _wrapBody}; the
- * runtime's own report (`watch`) ends it too, and is all there is for a
- * signal read later.
+ * A RequestInfo on a runtime that serves web Responses itself (Deno, Bun). A
+ * shutdown signal read before the handler returns ends with the response's
+ * body, which then passes through {@linkcode _wrapBody}; the runtime's own
+ * report (`watch`) ends it too, and is all there is for a signal read later.
+ * Nothing is made for a request that never reads its signal.
  */
-class BodyScopedShutdown {
+abstract class BodyScopedRequestInfo implements ShimRequestInfo {
+  abstract readonly remoteAddr: Addr;
   readonly #shutdowns: RequestShutdowns;
-  readonly #watch: (end: () => void) => void;
   #signal: AbortSignal | undefined;
   #end: (() => void) | undefined;
   #returned = false;
 
-  /** `watch` registers `end` on the runtime's own report that the request is over. */
-  constructor(shutdowns: RequestShutdowns, watch: (end: () => void) => void) {
+  constructor(shutdowns: RequestShutdowns) {
     this.#shutdowns = shutdowns;
-    this.#watch = watch;
   }
 
+  /** Registers `end` on the runtime's own report that the request is over. */
+  protected abstract watch(end: () => void): void;
+
   /** The request's shutdown signal, made on first read. */
-  get signal(): AbortSignal {
+  get shutdown(): AbortSignal {
     return this.#signal ??= this.#shutdowns.signal((end) => {
-      this.#watch(end);
+      this.watch(end);
       if (!this.#returned) this.#end = end;
       return true;
     });
@@ -2683,15 +2684,13 @@ function deadlineResponse(): Response {
 }
 
 /** What the handler learns besides the Request, each part made when first read. */
-class DenoRequestInfo implements ShimRequestInfo {
+class DenoRequestInfo extends BodyScopedRequestInfo {
   readonly #info: DenoServeHandlerInfo;
   #remoteAddr: Addr | undefined;
-  /** Deno reports a request over (sent, or its client gone) through `completed`. */
-  readonly scope: BodyScopedShutdown;
 
   constructor(info: DenoServeHandlerInfo, shutdowns: RequestShutdowns) {
+    super(shutdowns);
     this.#info = info;
-    this.scope = new BodyScopedShutdown(shutdowns, (end) => void info.completed?.then(end, end));
   }
 
   get remoteAddr(): Addr {
@@ -2699,8 +2698,9 @@ class DenoRequestInfo implements ShimRequestInfo {
     return this.#remoteAddr ??= { hostname: _plainHostname(hostname), port };
   }
 
-  get shutdown(): AbortSignal {
-    return this.scope.signal;
+  /** Deno reports a request over (sent, or its client gone) through `completed`. */
+  protected watch(end: () => void): void {
+    this.#info.completed?.then(end, end);
   }
 }
 
@@ -2753,7 +2753,7 @@ function _serveDenoHttp(options: HttpServeOptions): Promise<Serving> {
       const result = handler(request, requestInfo);
       if (result instanceof Response) {
         if (!info.completed) queueMicrotask(done);
-        return prepare(requestInfo.scope.finish(result), isHead, entry);
+        return prepare(requestInfo.finish(result), isHead, entry);
       }
       return new Promise<Response>((resolve) => {
         let answered = false;
@@ -2768,7 +2768,7 @@ function _serveDenoHttp(options: HttpServeOptions): Promise<Serving> {
             return;
           }
           if (!info.completed) queueMicrotask(done);
-          resolve(prepare(requestInfo.scope.finish(response), isHead, entry));
+          resolve(prepare(requestInfo.finish(response), isHead, entry));
         });
       });
     },
@@ -2988,18 +2988,14 @@ const _bun: BunNamespace & BunServe =
 
 
 /** What the handler learns besides the Request, each part made when first read. */
-class BunRequestInfo implements ShimRequestInfo {
+class BunRequestInfo extends BodyScopedRequestInfo {
   readonly #server: BunServer;
   readonly #request: Request;
-  /** Bun says when a client leaves (request.signal), not when a response is done. */
-  readonly scope: BodyScopedShutdown;
 
   constructor(server: BunServer, request: Request, shutdowns: RequestShutdowns) {
+    super(shutdowns);
     this.#server = server;
     this.#request = request;
-    this.scope = new BodyScopedShutdown(shutdowns, (end) => {
-      request.signal.addEventListener("abort", end, { once: true });
-    });
   }
 
   get remoteAddr(): Addr {
@@ -3007,8 +3003,9 @@ class BunRequestInfo implements ShimRequestInfo {
     return { hostname: _plainHostname(ip?.address), port: ip?.port ?? 0 };
   }
 
-  get shutdown(): AbortSignal {
-    return this.scope.signal;
+  /** Bun says when a client leaves (request.signal), not when a response is done. */
+  protected watch(end: () => void): void {
+    this.#request.signal.addEventListener("abort", end, { once: true });
   }
 }
 
@@ -3041,8 +3038,8 @@ function _serveBunHttp(options: HttpServeOptions): Promise<Serving> {
       }
       const info = new BunRequestInfo(bunServer, request, shutdowns);
       const result = handler(request, info);
-      if (result instanceof Response) return closing(info.scope.finish(result));
-      return result.then((response) => closing(info.scope.finish(response)));
+      if (result instanceof Response) return closing(info.finish(result));
+      return result.then((response) => closing(info.finish(response)));
     },
   });
   shutdown.addEventListener("abort", () => inFlightAtShutdown = server.pendingRequests, {

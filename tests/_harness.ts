@@ -85,14 +85,14 @@ async function runOne(entry: RegisteredTest): Promise<void> {
   }
 }
 
-/** Runs every registered test whose name contains `filter`, and reports. */
+/** Runs every registered test whose name contains `filter` (or one of its `|`-separated parts), and reports. */
 export async function runAll(
   label: string,
   filter = "",
 ): Promise<{ passed: number; failed: number; skipped: number }> {
   let passed = 0, failed = 0, skipped = 0;
   for (const entry of registered) {
-    if (!entry.name.includes(filter)) continue;
+    if (!filter.split("|").some((part) => entry.name.includes(part))) continue;
     if (entry.options.skip) {
       skipped++;
       console.log(`skip ${entry.name}: ${entry.options.skip}`);

@@ -3,6 +3,8 @@
 // shutdown begins, and forgotten with its listeners once the request is over
 // (a client that left before shutdown never sees an abort).
 
+import type { ShimRequestInfo } from "../../shim.ts";
+import type { Addr } from "../../types.ts";
 import { _wrapBody } from "./wrapped_body.ts";
 
 /**
@@ -36,29 +38,30 @@ export class RequestShutdowns {
 }
 
 /**
- * The shutdown part of a RequestInfo on a runtime that serves web Responses
- * itself (Deno, Bun). A signal read before the handler returns ends with the
- * response's body, which then passes through {@linkcode _wrapBody}; the
- * runtime's own report (`watch`) ends it too, and is all there is for a
- * signal read later.
+ * A RequestInfo on a runtime that serves web Responses itself (Deno, Bun). A
+ * shutdown signal read before the handler returns ends with the response's
+ * body, which then passes through {@linkcode _wrapBody}; the runtime's own
+ * report (`watch`) ends it too, and is all there is for a signal read later.
+ * Nothing is made for a request that never reads its signal.
  */
-export class BodyScopedShutdown {
+export abstract class BodyScopedRequestInfo implements ShimRequestInfo {
+  abstract readonly remoteAddr: Addr;
   readonly #shutdowns: RequestShutdowns;
-  readonly #watch: (end: () => void) => void;
   #signal: AbortSignal | undefined;
   #end: (() => void) | undefined;
   #returned = false;
 
-  /** `watch` registers `end` on the runtime's own report that the request is over. */
-  constructor(shutdowns: RequestShutdowns, watch: (end: () => void) => void) {
+  constructor(shutdowns: RequestShutdowns) {
     this.#shutdowns = shutdowns;
-    this.#watch = watch;
   }
 
+  /** Registers `end` on the runtime's own report that the request is over. */
+  protected abstract watch(end: () => void): void;
+
   /** The request's shutdown signal, made on first read. */
-  get signal(): AbortSignal {
+  get shutdown(): AbortSignal {
     return this.#signal ??= this.#shutdowns.signal((end) => {
-      this.#watch(end);
+      this.watch(end);
       if (!this.#returned) this.#end = end;
       return true;
     });

@@ -7,27 +7,22 @@ import {
   type HttpServeOptions,
   NATIVE_STOP_WAIT_MS,
   type Serving,
-  type ShimRequestInfo,
 } from "../../shim.ts";
 import type { Addr } from "../../types.ts";
 import { _plainHostname } from "../_shared/address.ts";
-import { BodyScopedShutdown, RequestShutdowns } from "../_shared/request_shutdown.ts";
+import { BodyScopedRequestInfo, RequestShutdowns } from "../_shared/request_shutdown.ts";
 import { _withConnectionClose } from "../_shared/response.ts";
 import { _bun, type BunServer } from "./types.ts";
 
 /** What the handler learns besides the Request, each part made when first read. */
-class BunRequestInfo implements ShimRequestInfo {
+class BunRequestInfo extends BodyScopedRequestInfo {
   readonly #server: BunServer;
   readonly #request: Request;
-  /** Bun says when a client leaves (request.signal), not when a response is done. */
-  readonly scope: BodyScopedShutdown;
 
   constructor(server: BunServer, request: Request, shutdowns: RequestShutdowns) {
+    super(shutdowns);
     this.#server = server;
     this.#request = request;
-    this.scope = new BodyScopedShutdown(shutdowns, (end) => {
-      request.signal.addEventListener("abort", end, { once: true });
-    });
   }
 
   get remoteAddr(): Addr {
@@ -35,8 +30,9 @@ class BunRequestInfo implements ShimRequestInfo {
     return { hostname: _plainHostname(ip?.address), port: ip?.port ?? 0 };
   }
 
-  get shutdown(): AbortSignal {
-    return this.scope.signal;
+  /** Bun says when a client leaves (request.signal), not when a response is done. */
+  protected watch(end: () => void): void {
+    this.#request.signal.addEventListener("abort", end, { once: true });
   }
 }
 
@@ -69,8 +65,8 @@ export function _serveBunHttp(options: HttpServeOptions): Promise<Serving> {
       }
       const info = new BunRequestInfo(bunServer, request, shutdowns);
       const result = handler(request, info);
-      if (result instanceof Response) return closing(info.scope.finish(result));
-      return result.then((response) => closing(info.scope.finish(response)));
+      if (result instanceof Response) return closing(info.finish(result));
+      return result.then((response) => closing(info.finish(response)));
     },
   });
   shutdown.addEventListener("abort", () => inFlightAtShutdown = server.pendingRequests, {

@@ -7,11 +7,10 @@ import {
   type HttpServeOptions,
   NATIVE_STOP_WAIT_MS,
   type Serving,
-  type ShimRequestInfo,
 } from "../../shim.ts";
 import type { Addr } from "../../types.ts";
 import { _plainHostname } from "../_shared/address.ts";
-import { BodyScopedShutdown, RequestShutdowns } from "../_shared/request_shutdown.ts";
+import { BodyScopedRequestInfo, RequestShutdowns } from "../_shared/request_shutdown.ts";
 import { _withConnectionClose } from "../_shared/response.ts";
 import { _wrapBody } from "../_shared/wrapped_body.ts";
 import { _deno, type DenoServeHandlerInfo } from "./types.ts";
@@ -25,15 +24,13 @@ function deadlineResponse(): Response {
 }
 
 /** What the handler learns besides the Request, each part made when first read. */
-class DenoRequestInfo implements ShimRequestInfo {
+class DenoRequestInfo extends BodyScopedRequestInfo {
   readonly #info: DenoServeHandlerInfo;
   #remoteAddr: Addr | undefined;
-  /** Deno reports a request over (sent, or its client gone) through `completed`. */
-  readonly scope: BodyScopedShutdown;
 
   constructor(info: DenoServeHandlerInfo, shutdowns: RequestShutdowns) {
+    super(shutdowns);
     this.#info = info;
-    this.scope = new BodyScopedShutdown(shutdowns, (end) => void info.completed?.then(end, end));
   }
 
   get remoteAddr(): Addr {
@@ -41,8 +38,9 @@ class DenoRequestInfo implements ShimRequestInfo {
     return this.#remoteAddr ??= { hostname: _plainHostname(hostname), port };
   }
 
-  get shutdown(): AbortSignal {
-    return this.scope.signal;
+  /** Deno reports a request over (sent, or its client gone) through `completed`. */
+  protected watch(end: () => void): void {
+    this.#info.completed?.then(end, end);
   }
 }
 
@@ -95,7 +93,7 @@ export function _serveDenoHttp(options: HttpServeOptions): Promise<Serving> {
       const result = handler(request, requestInfo);
       if (result instanceof Response) {
         if (!info.completed) queueMicrotask(done);
-        return prepare(requestInfo.scope.finish(result), isHead, entry);
+        return prepare(requestInfo.finish(result), isHead, entry);
       }
       return new Promise<Response>((resolve) => {
         let answered = false;
@@ -110,7 +108,7 @@ export function _serveDenoHttp(options: HttpServeOptions): Promise<Serving> {
             return;
           }
           if (!info.completed) queueMicrotask(done);
-          resolve(prepare(requestInfo.scope.finish(response), isHead, entry));
+          resolve(prepare(requestInfo.finish(response), isHead, entry));
         });
       });
     },
