@@ -24,4 +24,6 @@ export type {
   RequestInfo,
   Server,
   TcpOptions,
+  WebSocketUpgrade,
+  WebSocketUpgradeOptions,
 } from "./src/types.ts";

@@ -801,9 +801,37 @@ export interface TcpOptions extends BaseOptions {
 /** What a fetch handler learns about its request besides the Request itself. */
 export interface RequestInfo {
   /** The peer's address. */
-  remoteAddr: { hostname: string; port: number };
-  /** Aborts when shutdown begins: end long polls, Server-Sent Events and WebSockets. */
-  shutdown: AbortSignal;
+  readonly remoteAddr: { hostname: string; port: number };
+  /**
+   * This request's own signal: aborts when shutdown begins (end long polls,
+   * Server-Sent Events and WebSockets on it), never once the request is over.
+   */
+  readonly shutdown: AbortSignal;
+  /**
+   * Deno's `Deno.upgradeWebSocket`, on Deno and Bun: return `response` from
+   * the handler. The socket is tracked: when the listener closes it gets
+   * close 1001 unless the app closed it, and the deadline terminates it.
+   *
+   * @throws {TypeError} On Node (serve `{ server }` with the `ws` package
+   * instead), or when the request is not a WebSocket upgrade.
+   */
+  upgradeWebSocket(request: Request, options?: WebSocketUpgradeOptions): WebSocketUpgrade;
+}
+
+/** Options of {@linkcode RequestInfo.upgradeWebSocket}. */
+export interface WebSocketUpgradeOptions {
+  /** The subprotocol to accept, one the client offered. */
+  protocol?: string;
+  /** Seconds without a pong before the socket is closed (Deno only; Bun's default applies there). */
+  idleTimeout?: number;
+}
+
+/** An upgraded WebSocket and the response that completes the upgrade. */
+export interface WebSocketUpgrade {
+  /** Standard events (open, message, close, error) and methods (send, close). */
+  socket: WebSocket;
+  /** Return it from the handler. */
+  response: Response;
 }
 
 /** An HTTP server with a web-standard fetch handler, on the runtime's own server. */
@@ -901,6 +929,11 @@ export interface Server extends AsyncDisposable {
   /** False from the moment shutdown begins: fail health checks now. */
   readonly ready: boolean;
   /**
+   * Aborts when shutdown begins: in `server` mode, close your WebSockets
+   * (with `ws`: `client.close(1001)`) and end your streams on it.
+   */
+  readonly signal: AbortSignal;
+  /**
    * Go's Shutdown, then Close at the deadline: stop accepting, close idle
    * connections, let in-flight work finish, force the rest when `deadline`
    * (ms, or a signal) passes; default `gracePeriod`. Idempotent: every call
@@ -993,6 +1026,15 @@ interface DrainCounts {
   forced: number;
 }
 
+/** The counts of two parts of one server (its requests and its WebSockets) together. */
+function _sumCounts(a: DrainCounts, b: DrainCounts): DrainCounts {
+  return {
+    closedIdle: a.closedIdle + b.closedIdle,
+    drained: a.drained + b.drained,
+    forced: a.forced + b.forced,
+  };
+}
+
 /** A serving mode on a runtime, as the shared shutdown sequence drives it. */
 interface Serving {
   readonly addr: Addr;
@@ -1006,10 +1048,7 @@ interface Serving {
  * What a shim hands the handler with each request. Shims may compute
  * `remoteAddr` lazily (a getter), since most handlers never read it.
  */
-interface ShimRequestInfo {
-  readonly remoteAddr: Addr;
-  readonly shutdown: AbortSignal;
-}
+type ShimRequestInfo = RequestInfo;
 
 /** The web-standard handler a shim serves, already wrapped with health, errors and 500s. */
 type HttpHandler = (
@@ -1659,6 +1698,10 @@ class LastcallServer implements Server {
     return this.#result === undefined;
   }
 
+  get signal(): AbortSignal {
+    return this.#shutdownController.signal;
+  }
+
   installSignals(shim: Shim): void {
     let received = 0;
     const onSignal = (): void => {
@@ -1887,6 +1930,32 @@ function requestStarted(socket: StatefulSocket): void {
   state.conn.active();
 }
 
+/**
+ * An upgrade listener (ws, socket.io, a proxy) took the socket: it is in
+ * flight until it closes, never idle. The app ends it on `Server.signal`;
+ * the deadline destroys it.
+ */
+function upgraded(request: http.IncomingMessage): void {
+  (request.socket as StatefulSocket)[kState]?.conn.active();
+}
+
+/**
+ * Watches upgrades once the app listens for them (now or later): Node answers
+ * an upgrade request no one listens for as a plain request, so lastcall must
+ * not be the only listener.
+ */
+function trackUpgrades(server: http.Server): void {
+  if (server.listenerCount("upgrade") > 0) {
+    server.prependListener("upgrade", upgraded);
+    return;
+  }
+  server.on("newListener", function onNewListener(event: string | symbol) {
+    if (event !== "upgrade") return;
+    server.off("newListener", onNewListener);
+    server.prependListener("upgrade", upgraded);
+  });
+}
+
 function responseEnded(response: http.ServerResponse): void {
   const state = (response.req.socket as StatefulSocket)[kState];
   if (state !== undefined && --state.inFlight === 0) state.conn.idle();
@@ -1941,6 +2010,7 @@ async function _serveNodeServer(
 
   if (http) {
     if (options.health !== undefined) answerHealthFirst(candidate, options.health);
+    trackUpgrades(candidate);
     // Responses in flight, to mark them Connection: close when shutdown begins.
     const responses = new Set<http.ServerResponse>();
     function onResponseClose(this: ClosableResponse): void {
@@ -2165,10 +2235,14 @@ class RequestShutdowns {
  */
 abstract class BodyScopedRequestInfo implements ShimRequestInfo {
   abstract readonly remoteAddr: Addr;
+  abstract upgradeWebSocket(request: Request, options?: WebSocketUpgradeOptions): WebSocketUpgrade;
   readonly #shutdowns: RequestShutdowns;
   #signal: AbortSignal | undefined;
+  /** Ends the signal; set once it was made. */
   #end: (() => void) | undefined;
   #returned = false;
+  /** Set once the request became a WebSocket: the signal lives as long as the socket. */
+  #socketClosed: Promise<unknown> | undefined;
 
   constructor(shutdowns: RequestShutdowns) {
     this.#shutdowns = shutdowns;
@@ -2180,16 +2254,31 @@ abstract class BodyScopedRequestInfo implements ShimRequestInfo {
   /** The request's shutdown signal, made on first read. */
   get shutdown(): AbortSignal {
     return this.#signal ??= this.#shutdowns.signal((end) => {
-      this.watch(end);
-      if (!this.#returned) this.#end = end;
+      this.#end = end;
+      if (this.#socketClosed !== undefined) void this.#socketClosed.then(end);
+      // The runtime's report ends it, unless the request became a WebSocket.
+      else this.watch(() => this.#socketClosed === undefined && end());
       return true;
     });
   }
 
+  /** The request is a WebSocket now: its signal ends when `closed` settles. */
+  protected upgraded(closed: Promise<unknown>): void {
+    this.#socketClosed = closed;
+    if (this.#end !== undefined) void closed.then(this.#end);
+  }
+
+  /** Cuts the response's body at the deadline, once {@linkcode finish} wrapped it. */
+  cut: () => void = () => {};
+
   /** The response to send: once the handler read its signal, one that ends it with its body. */
   finish(response: Response): Response {
+    const readBeforeReturn = !this.#returned && this.#end !== undefined;
     this.#returned = true;
-    return this.#end === undefined ? response : _wrapBody(response, this.#end).response;
+    if (!readBeforeReturn || this.#socketClosed !== undefined) return response;
+    const wrapped = _wrapBody(response, this.#end!);
+    this.cut = wrapped.cut;
+    return wrapped.response;
   }
 }
 
@@ -2219,6 +2308,78 @@ function _withConnectionClose(response: Response): Response {
 
 /** Encodes the strings a connection writes. */
 const _utf8: { encode(input: string): Uint8Array } = new TextEncoder();
+
+// ---- src/runtime/_shared/websockets.ts ----
+
+// The WebSockets a fetch handler upgraded through `info.upgradeWebSocket`
+// (Deno, Bun): in flight until they close, told "going away" when the
+// listener closes, and terminated at the deadline.
+
+
+/** Close code 1001: the endpoint is going away (RFC 6455, 7.4.1). */
+const GOING_AWAY = 1001;
+
+/** One upgraded socket, as the registry drives it. */
+interface TrackedWebSocket {
+  /** Starts the close handshake. */
+  close(code: number, reason: string): void;
+  /** Drops the connection without a handshake, at the deadline. */
+  terminate(): void;
+}
+
+/** The live WebSockets of one server, and how those that ended during shutdown ended. */
+class WebSockets {
+  readonly #live = new Set<TrackedWebSocket>();
+  readonly #shutdown: AbortSignal;
+  #wake: (() => void) | undefined;
+  drained = 0;
+
+  constructor(shutdown: AbortSignal) {
+    this.#shutdown = shutdown;
+  }
+
+  /** Tracks `socket` until `closed` is called for it. */
+  add(socket: TrackedWebSocket): void {
+    this.#live.add(socket);
+  }
+
+  /** The socket is gone; during shutdown it counts as drained. */
+  closed(socket: TrackedWebSocket): void {
+    if (!this.#live.delete(socket)) return;
+    if (this.#shutdown.aborted) this.drained++;
+    if (this.#live.size > 0) return;
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+
+  /** Sends close 1001 to every socket the app has not closed itself. */
+  goingAway(): void {
+    for (const socket of this.#live) socket.close(GOING_AWAY, "going away");
+  }
+
+  /** Resolves once every socket is gone, or when `signal` aborts. */
+  allClosed(signal: AbortSignal): Promise<void> {
+    if (this.#live.size === 0 || signal.aborted) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        signal.removeEventListener("abort", done);
+        resolve();
+      };
+      this.#wake = done;
+      signal.addEventListener("abort", done, { once: true });
+    });
+  }
+
+  /** Waits until every socket is gone or `signal` aborts, then terminates the rest. */
+  async drain(signal: AbortSignal): Promise<DrainCounts> {
+    await this.allClosed(signal);
+    const forced = this.#live.size;
+    for (const socket of this.#live) socket.terminate();
+    this.#live.clear();
+    return { closedIdle: 0, drained: this.drained, forced };
+  }
+}
 
 // ---- src/runtime/node/request.ts ----
 
@@ -2469,6 +2630,13 @@ class NodeRequestInfo implements ShimRequestInfo {
       return true;
     });
   }
+
+  upgradeWebSocket(): never {
+    throw new TypeError(
+      "Cannot upgrade to a WebSocket in fetch mode on Node: serve { server: http.createServer(app) } "
+        + "and attach the ws package (new WebSocketServer({ server })), closing its clients on server.signal",
+    );
+  }
 }
 
 /** A node:http request listener that serves `handler`. */
@@ -2638,6 +2806,10 @@ interface DenoNamespace {
   listen(options: { hostname?: string; port: number; transport?: "tcp" }): DenoListener;
   addSignalListener(signal: string, handler: () => void): void;
   removeSignalListener(signal: string, handler: () => void): void;
+  upgradeWebSocket(
+    request: Request,
+    options?: { protocol?: string; idleTimeout?: number },
+  ): { socket: WebSocket; response: Response };
 }
 
 interface DenoServeHandlerInfo {
@@ -2683,14 +2855,33 @@ function deadlineResponse(): Response {
   });
 }
 
+const SWITCHING_PROTOCOLS = 101;
+
 /** What the handler learns besides the Request, each part made when first read. */
 class DenoRequestInfo extends BodyScopedRequestInfo {
   readonly #info: DenoServeHandlerInfo;
+  readonly #sockets: WebSockets;
   #remoteAddr: Addr | undefined;
 
-  constructor(info: DenoServeHandlerInfo, shutdowns: RequestShutdowns) {
+  constructor(info: DenoServeHandlerInfo, shutdowns: RequestShutdowns, sockets: WebSockets) {
     super(shutdowns);
     this.#info = info;
+    this.#sockets = sockets;
+  }
+
+  upgradeWebSocket(request: Request, options?: WebSocketUpgradeOptions): WebSocketUpgrade {
+    const upgrade = _deno.upgradeWebSocket(request, options);
+    const socket = upgrade.socket;
+    // Deno's shutdown() closes and drops the socket itself, and lastcall
+    // must not close it from JavaScript (see closeListener below).
+    const tracked: TrackedWebSocket = { close: () => {}, terminate: () => {} };
+    this.#sockets.add(tracked);
+    const closed = new Promise((resolve) =>
+      socket.addEventListener("close", resolve, { once: true })
+    );
+    void closed.then(() => this.#sockets.closed(tracked));
+    this.upgraded(closed);
+    return upgrade;
   }
 
   get remoteAddr(): Addr {
@@ -2732,14 +2923,21 @@ function _serveDenoHttp(options: HttpServeOptions): Promise<Serving> {
   };
   /** Once shutdown began: Connection: close, and a body the deadline can cut. */
   const prepare = (response: Response, isHead: boolean, entry: InFlight): Response => {
-    if (!shutdown.aborted) return response;
+    if (!shutdown.aborted || response.status === SWITCHING_PROTOCOLS) return response;
     response = _withConnectionClose(response);
     if (response.body === null || isHead) return response;
     const cuttable = _wrapBody(response);
     entry.cut = cuttable.cut;
     return cuttable.response;
   };
+  /** The response as the request's scope sends it; its body cuttable if it was wrapped. */
+  const send = (info: DenoRequestInfo, response: Response, entry: InFlight): Response => {
+    const sent = info.finish(response);
+    entry.cut = info.cut;
+    return sent;
+  };
   const shutdowns = new RequestShutdowns(shutdown);
+  const sockets = new WebSockets(shutdown);
   const server = _deno.serve(
     { hostname: options.hostname, port: options.port, onListen: () => {} },
     (request, info) => {
@@ -2749,11 +2947,11 @@ function _serveDenoHttp(options: HttpServeOptions): Promise<Serving> {
       if (info.completed) info.completed.then(done, done);
       // Read now: once the deadline answered for it, the request is closed.
       const isHead = request.method === "HEAD";
-      const requestInfo = new DenoRequestInfo(info, shutdowns);
+      const requestInfo = new DenoRequestInfo(info, shutdowns, sockets);
       const result = handler(request, requestInfo);
       if (result instanceof Response) {
         if (!info.completed) queueMicrotask(done);
-        return prepare(requestInfo.finish(result), isHead, entry);
+        return prepare(send(requestInfo, result, entry), isHead, entry);
       }
       return new Promise<Response>((resolve) => {
         let answered = false;
@@ -2768,30 +2966,43 @@ function _serveDenoHttp(options: HttpServeOptions): Promise<Serving> {
             return;
           }
           if (!info.completed) queueMicrotask(done);
-          resolve(prepare(requestInfo.finish(response), isHead, entry));
+          resolve(prepare(send(requestInfo, response, entry), isHead, entry));
         });
       });
     },
   );
   let shuttingDown: Promise<void> | undefined;
+  /** Waits for requests in flight; at the deadline answers or cuts the rest. */
+  const drainRequests = async (signal: AbortSignal): Promise<DrainCounts> => {
+    if (inFlight.size > 0) {
+      await Promise.race([new Promise<void>((wake) => wakeDrain = wake), _untilAborted(signal)]);
+    }
+    for (const request of [...inFlight]) {
+      inFlight.delete(request);
+      counts.forced++;
+      request.cut();
+    }
+    return counts;
+  };
   return Promise.resolve({
     addr: { hostname: server.addr.hostname, port: server.addr.port },
     closeListener: () => {
+      // Deno's shutdown() sends every WebSocket its own close 1001 ("Server
+      // shutting down") and drops the connection. lastcall sends none of its
+      // own: on Deno 2.9.6 a server-side WebSocket closed from JavaScript
+      // while its peer still sends leaves the process running forever after
+      // shutdown (measured with and without lastcall; docs/runtimes.md).
       shuttingDown = server.shutdown();
     },
     async drain(signal: AbortSignal): Promise<DrainCounts> {
-      if (inFlight.size > 0) {
-        await Promise.race([new Promise<void>((wake) => wakeDrain = wake), _untilAborted(signal)]);
-      }
-      for (const request of [...inFlight]) {
-        inFlight.delete(request);
-        counts.forced++;
-        request.cut();
-      }
+      const [requests, upgraded] = await Promise.all([
+        drainRequests(signal),
+        sockets.drain(signal),
+      ]);
       // With nothing in flight Deno's shutdown ends at once; a body sent
       // before shutdown began cannot be cut, so do not wait on it long.
       await _atMost(shuttingDown, NATIVE_STOP_WAIT_MS);
-      return counts;
+      return _sumCounts(requests, upgraded);
     },
   });
 }
@@ -2966,14 +3177,37 @@ interface BunServer {
   readonly pendingRequests: number;
   stop(closeActiveConnections?: boolean): Promise<void>;
   requestIP(request: Request): { address: string; port: number } | null;
+  upgrade<Data>(
+    request: Request,
+    options?: { data?: Data; headers?: Record<string, string> },
+  ): boolean;
+}
+
+interface BunServerWebSocket<Data> {
+  data: Data;
+  readonly readyState: number;
+  send(data: string | ArrayBufferView | ArrayBuffer): number;
+  close(code?: number, reason?: string): void;
+  terminate(): void;
+  getBufferedAmount(): number;
+}
+
+interface BunWebSocketHandler<Data> {
+  open?(ws: BunServerWebSocket<Data>): void;
+  message(ws: BunServerWebSocket<Data>, message: string | Uint8Array): void;
+  close?(ws: BunServerWebSocket<Data>, code: number, reason: string): void;
 }
 
 interface BunServe {
-  serve(options: {
+  serve<Data>(options: {
     hostname: string;
     port: number;
-    fetch(request: Request, server: BunServer): Response | Promise<Response>;
+    fetch(
+      request: Request,
+      server: BunServer,
+    ): Response | undefined | Promise<Response | undefined>;
     error?(error: Error): Response | Promise<Response>;
+    websocket?: BunWebSocketHandler<Data>;
   }): BunServer;
 }
 
@@ -2981,26 +3215,202 @@ interface BunServe {
 const _bun: BunNamespace & BunServe =
   (globalThis as unknown as { Bun: BunNamespace & BunServe }).Bun;
 
+// ---- src/runtime/bun/websocket.ts ----
+
+// WebSockets on Bun in Deno's shape: `info.upgradeWebSocket(request)` gives
+// `{ socket, response }`, where `socket` is a standard-looking WebSocket
+// (events open, message, close, error; send, close, readyState, protocol,
+// bufferedAmount) bridged to Bun.serve's `websocket` handlers.
+
+
+const CONNECTING = 0 as const;
+const OPEN = 1 as const;
+const CLOSING = 2 as const;
+const CLOSED = 3 as const;
+
+type Handler = ((this: BunWebSocket, event: Event) => unknown) | null;
+
+/** Bun's server-side socket behind the standard WebSocket interface. */
+class BunWebSocket extends EventTarget implements TrackedWebSocket {
+  static readonly CONNECTING: 0 = CONNECTING;
+  static readonly OPEN: 1 = OPEN;
+  static readonly CLOSING: 2 = CLOSING;
+  static readonly CLOSED: 3 = CLOSED;
+  readonly CONNECTING: 0 = CONNECTING;
+  readonly OPEN: 1 = OPEN;
+  readonly CLOSING: 2 = CLOSING;
+  readonly CLOSED: 3 = CLOSED;
+  readonly protocol: string;
+  readonly url: string;
+  readonly extensions = "";
+  /** Binary messages arrive as ArrayBuffers. */
+  binaryType: "arraybuffer" = "arraybuffer";
+  readyState: number = CONNECTING;
+  onopen: Handler = null;
+  onmessage: Handler = null;
+  onclose: Handler = null;
+  onerror: Handler = null;
+  readonly #registry: WebSockets;
+  #ws: BunServerWebSocket<BunWebSocket> | undefined;
+  /** A close asked for before Bun opened the socket. */
+  #pendingClose: [number | undefined, string | undefined] | undefined;
+
+  constructor(url: string, protocol: string, registry: WebSockets) {
+    super();
+    this.url = url;
+    this.protocol = protocol;
+    this.#registry = registry;
+  }
+
+  get bufferedAmount(): number {
+    return this.#ws?.getBufferedAmount() ?? 0;
+  }
+
+  send(data: string | ArrayBufferView | ArrayBuffer | Blob): void {
+    if (this.readyState === CONNECTING) {
+      throw new DOMException("The WebSocket is not open yet", "InvalidStateError");
+    }
+    if (this.readyState !== OPEN || this.#ws === undefined) return;
+    if (data instanceof Blob) {
+      const ws = this.#ws;
+      void data.arrayBuffer().then((bytes) => ws.send(bytes));
+    } else this.#ws.send(data);
+  }
+
+  close(code?: number, reason?: string): void {
+    if (this.readyState >= CLOSING) return;
+    this.readyState = CLOSING;
+    if (this.#ws === undefined) this.#pendingClose = [code, reason];
+    else this.#ws.close(code, reason);
+  }
+
+  /** Drops the connection without a close handshake. */
+  terminate(): void {
+    this.readyState = CLOSING;
+    this.#ws?.terminate();
+  }
+
+  /**
+   * Bun opened the socket, possibly inside `server.upgrade()`, before the
+   * handler could listen: the open event waits for the handler's turn to end,
+   * as it does on Deno.
+   */
+  opened(ws: BunServerWebSocket<BunWebSocket>): void {
+    this.#ws = ws;
+    queueMicrotask(() => {
+      if (this.#pendingClose !== undefined) {
+        ws.close(...this.#pendingClose);
+        return;
+      }
+      if (this.readyState !== CONNECTING) return;
+      this.readyState = OPEN;
+      this.#dispatch(new Event("open"));
+    });
+  }
+
+  /** A message from the peer. */
+  received(message: string | Uint8Array): void {
+    const data = typeof message === "string"
+      ? message
+      : message.buffer.slice(message.byteOffset, message.byteOffset + message.byteLength);
+    this.#dispatch(Object.assign(new Event("message"), { data, origin: "", lastEventId: "" }));
+  }
+
+  /** The connection is gone. */
+  closedWith(code: number, reason: string): void {
+    this.readyState = CLOSED;
+    this.#registry.closed(this);
+    const wasClean = code !== 1006;
+    this.#dispatch(Object.assign(new Event("close"), { code, reason, wasClean }));
+  }
+
+  #dispatch(event: Event): void {
+    this.dispatchEvent(event);
+    const handler = this[`on${event.type}` as "onopen"];
+    try {
+      handler?.call(this, event);
+    } catch (error) {
+      // An event handler's throw is reported, as a browser would, not thrown into Bun.
+      queueMicrotask(() => {
+        throw error;
+      });
+    }
+  }
+}
+
+/** Bun.serve's `websocket` option, feeding each socket's bridge. */
+const _bunWebSocketHandler: BunWebSocketHandler<BunWebSocket> = {
+  open: (ws) => ws.data.opened(ws),
+  message: (ws, message) => ws.data.received(message),
+  close: (ws, code, reason) => ws.data.closedWith(code, reason),
+};
+
+/** What `info.upgradeWebSocket` gives the handler. */
+interface Upgrade {
+  socket: WebSocket;
+  response: Response;
+}
+
+/**
+ * Upgrades `request` on `server`; the returned response is a marker the
+ * shim recognises and answers nothing for (Bun has answered the upgrade).
+ *
+ * @throws {TypeError} When the request is not a WebSocket upgrade.
+ */
+function _upgradeBunWebSocket(
+  server: BunServer,
+  request: Request,
+  registry: WebSockets,
+  protocol: string | undefined,
+): Upgrade {
+  const socket = new BunWebSocket(request.url, protocol ?? "", registry);
+  const headers: Record<string, string> = protocol ? { "sec-websocket-protocol": protocol } : {};
+  if (!server.upgrade(request, { data: socket, headers })) {
+    throw new TypeError("Cannot upgrade: the request is not a WebSocket upgrade request");
+  }
+  registry.add(socket);
+  return { socket: socket as unknown as WebSocket, response: new Response(null) };
+}
+
 // ---- src/runtime/bun/http.ts ----
 
 // HTTP on Bun: Bun.serve, with requests counted since it hides its
 // connections.
 
 
+/** What every request of one server shares. */
+interface BunServing {
+  readonly shutdowns: RequestShutdowns;
+  readonly sockets: WebSockets;
+}
+
 /** What the handler learns besides the Request, each part made when first read. */
 class BunRequestInfo extends BodyScopedRequestInfo {
   readonly #server: BunServer;
   readonly #request: Request;
+  readonly #sockets: WebSockets;
+  /** Set once the handler upgraded the request: Bun has answered it. */
+  upgrade: WebSocketUpgrade | undefined;
 
-  constructor(server: BunServer, request: Request, shutdowns: RequestShutdowns) {
-    super(shutdowns);
+  constructor(server: BunServer, request: Request, serving: BunServing) {
+    super(serving.shutdowns);
     this.#server = server;
     this.#request = request;
+    this.#sockets = serving.sockets;
   }
 
   get remoteAddr(): Addr {
     const ip = this.#server.requestIP(this.#request);
     return { hostname: _plainHostname(ip?.address), port: ip?.port ?? 0 };
+  }
+
+  upgradeWebSocket(request: Request, options?: WebSocketUpgradeOptions): WebSocketUpgrade {
+    const upgrade = _upgradeBunWebSocket(this.#server, request, this.#sockets, options?.protocol);
+    const { socket } = upgrade;
+    this.upgraded(
+      new Promise((resolve) => socket.addEventListener("close", resolve, { once: true })),
+    );
+    return this.upgrade = upgrade;
   }
 
   /** Bun says when a client leaves (request.signal), not when a response is done. */
@@ -3014,18 +3424,26 @@ class BunRequestInfo extends BodyScopedRequestInfo {
  * flight when shutdown began or started after it are drained unless still
  * pending at the deadline, which are forced. Bun's own stop() closes the
  * listener and idle connections and resolves once the last request is done;
- * stop(true) cuts the rest at the deadline.
+ * stop(true) cuts the rest at the deadline. WebSockets count one each: told
+ * "going away" when the listener closes, terminated at the deadline.
  */
 function _serveBunHttp(options: HttpServeOptions): Promise<Serving> {
   const { handler, shutdown } = options;
   let startedDuringShutdown = 0;
-  const shutdowns = new RequestShutdowns(shutdown);
-  const closing = (response: Response): Response =>
-    shutdown.aborted ? _withConnectionClose(response) : response;
+  const serving: BunServing = {
+    shutdowns: new RequestShutdowns(shutdown),
+    sockets: new WebSockets(shutdown),
+  };
+  const send = (response: Response, info: BunRequestInfo): Response | undefined => {
+    if (info.upgrade !== undefined && response === info.upgrade.response) return undefined;
+    response = info.finish(response);
+    return shutdown.aborted ? _withConnectionClose(response) : response;
+  };
   let inFlightAtShutdown = 0;
-  const server = _bun.serve({
+  const server = _bun.serve<BunWebSocket>({
     hostname: options.hostname,
     port: options.port,
+    websocket: _bunWebSocketHandler,
     fetch(request, bunServer) {
       if (shutdown.aborted) startedDuringShutdown++;
       // Bun gives an HTTP/1.0 request without Host (HAProxy's default health
@@ -3036,31 +3454,39 @@ function _serveBunHttp(options: HttpServeOptions): Promise<Serving> {
           request,
         );
       }
-      const info = new BunRequestInfo(bunServer, request, shutdowns);
+      const info = new BunRequestInfo(bunServer, request, serving);
       const result = handler(request, info);
-      if (result instanceof Response) return closing(info.finish(result));
-      return result.then((response) => closing(info.finish(response)));
+      if (result instanceof Response) return send(result, info);
+      return result.then((response) => send(response, info));
     },
   });
   shutdown.addEventListener("abort", () => inFlightAtShutdown = server.pendingRequests, {
     once: true,
   });
   let stopped: Promise<void> | undefined;
+  const drainRequests = async (signal: AbortSignal): Promise<DrainCounts> => {
+    let forced = 0;
+    let drainedInTime = false;
+    await Promise.race([stopped?.then(() => drainedInTime = true), _untilAborted(signal)]);
+    if (!drainedInTime) {
+      forced = server.pendingRequests;
+      await _atMost(server.stop(true), NATIVE_STOP_WAIT_MS);
+    }
+    const drained = Math.max(0, inFlightAtShutdown + startedDuringShutdown - forced);
+    return { closedIdle: 0, drained, forced };
+  };
   return Promise.resolve({
     addr: { hostname: server.hostname, port: server.port },
     closeListener: () => {
+      serving.sockets.goingAway();
       stopped = server.stop();
     },
     async drain(signal: AbortSignal): Promise<DrainCounts> {
-      let forced = 0;
-      let drainedInTime = false;
-      await Promise.race([stopped?.then(() => drainedInTime = true), _untilAborted(signal)]);
-      if (!drainedInTime) {
-        forced = server.pendingRequests;
-        await _atMost(server.stop(true), NATIVE_STOP_WAIT_MS);
-      }
-      const drained = Math.max(0, inFlightAtShutdown + startedDuringShutdown - forced);
-      return { closedIdle: 0, drained, forced };
+      const [requests, sockets] = await Promise.all([
+        drainRequests(signal),
+        serving.sockets.drain(signal),
+      ]);
+      return _sumCounts(requests, sockets);
     },
   });
 }

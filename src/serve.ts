@@ -78,6 +78,10 @@ class LastcallServer implements Server {
     return this.#result === undefined;
   }
 
+  get signal(): AbortSignal {
+    return this.#shutdownController.signal;
+  }
+
   installSignals(shim: Shim): void {
     let received = 0;
     const onSignal = (): void => {

@@ -3,7 +3,7 @@
 // talks to sockets, listeners and signals only through it.
 
 import { Tracker } from "./tracker.ts";
-import type { Addr } from "./types.ts";
+import type { Addr, RequestInfo } from "./types.ts";
 
 /**
  * How long a native server's own stop may still take once the deadline
@@ -54,6 +54,15 @@ export interface DrainCounts {
   forced: number;
 }
 
+/** The counts of two parts of one server (its requests and its WebSockets) together. */
+export function _sumCounts(a: DrainCounts, b: DrainCounts): DrainCounts {
+  return {
+    closedIdle: a.closedIdle + b.closedIdle,
+    drained: a.drained + b.drained,
+    forced: a.forced + b.forced,
+  };
+}
+
 /** A serving mode on a runtime, as the shared shutdown sequence drives it. */
 export interface Serving {
   readonly addr: Addr;
@@ -67,10 +76,7 @@ export interface Serving {
  * What a shim hands the handler with each request. Shims may compute
  * `remoteAddr` lazily (a getter), since most handlers never read it.
  */
-export interface ShimRequestInfo {
-  readonly remoteAddr: Addr;
-  readonly shutdown: AbortSignal;
-}
+export type ShimRequestInfo = RequestInfo;
 
 /** The web-standard handler a shim serves, already wrapped with health, errors and 500s. */
 export type HttpHandler = (

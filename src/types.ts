@@ -54,9 +54,37 @@ export interface TcpOptions extends BaseOptions {
 /** What a fetch handler learns about its request besides the Request itself. */
 export interface RequestInfo {
   /** The peer's address. */
-  remoteAddr: { hostname: string; port: number };
-  /** Aborts when shutdown begins: end long polls, Server-Sent Events and WebSockets. */
-  shutdown: AbortSignal;
+  readonly remoteAddr: { hostname: string; port: number };
+  /**
+   * This request's own signal: aborts when shutdown begins (end long polls,
+   * Server-Sent Events and WebSockets on it), never once the request is over.
+   */
+  readonly shutdown: AbortSignal;
+  /**
+   * Deno's `Deno.upgradeWebSocket`, on Deno and Bun: return `response` from
+   * the handler. The socket is tracked: when the listener closes it gets
+   * close 1001 unless the app closed it, and the deadline terminates it.
+   *
+   * @throws {TypeError} On Node (serve `{ server }` with the `ws` package
+   * instead), or when the request is not a WebSocket upgrade.
+   */
+  upgradeWebSocket(request: Request, options?: WebSocketUpgradeOptions): WebSocketUpgrade;
+}
+
+/** Options of {@linkcode RequestInfo.upgradeWebSocket}. */
+export interface WebSocketUpgradeOptions {
+  /** The subprotocol to accept, one the client offered. */
+  protocol?: string;
+  /** Seconds without a pong before the socket is closed (Deno only; Bun's default applies there). */
+  idleTimeout?: number;
+}
+
+/** An upgraded WebSocket and the response that completes the upgrade. */
+export interface WebSocketUpgrade {
+  /** Standard events (open, message, close, error) and methods (send, close). */
+  socket: WebSocket;
+  /** Return it from the handler. */
+  response: Response;
 }
 
 /** An HTTP server with a web-standard fetch handler, on the runtime's own server. */
@@ -153,6 +181,11 @@ export interface Server extends AsyncDisposable {
   readonly runtime: "node" | "deno" | "bun";
   /** False from the moment shutdown begins: fail health checks now. */
   readonly ready: boolean;
+  /**
+   * Aborts when shutdown begins: in `server` mode, close your WebSockets
+   * (with `ws`: `client.close(1001)`) and end your streams on it.
+   */
+  readonly signal: AbortSignal;
   /**
    * Go's Shutdown, then Close at the deadline: stop accepting, close idle
    * connections, let in-flight work finish, force the rest when `deadline`

@@ -3,6 +3,7 @@
 // server have tests of their own.)
 import assert from "node:assert/strict";
 import http from "node:http";
+import { WebSocket as WsClient } from "ws";
 import { example, runtime, test, type TestContext } from "./_harness.ts";
 import { request } from "./_http_client.ts";
 import { Child } from "./_process.ts";
@@ -73,3 +74,39 @@ test("worker-pool recipe: jobs still running at the deadline are abandoned, exit
   assert.equal(exit.code, 1);
   assert.match(exit.stdout, /worker pool down: \{"graceful":false,"abandoned":2\}/);
 });
+
+/** Opens a WebSocket to an example, checks the echo, and resolves the close code. */
+async function echoThenClose(port: number): Promise<{ closed: Promise<number> }> {
+  const socket = new WsClient(`ws://127.0.0.1:${port}/`);
+  const closed = new Promise<number>((resolve) => socket.on("close", resolve));
+  socket.on("error", () => {});
+  await new Promise((resolve) => socket.once("open", resolve));
+  const echoed = new Promise((resolve) => socket.once("message", resolve));
+  socket.send("hello");
+  assert.equal(String(await echoed), "hello");
+  return { closed };
+}
+
+test("ws recipe: SIGTERM closes the client with 1001, the socket drains, exit 0", async (t) => {
+  const { child, port } = await startHttp(t, "ws");
+  const { closed } = await echoThenClose(port);
+  child.signal("SIGTERM");
+  assert.equal(await closed, 1001);
+  const exit = await child.exit();
+  assert.equal(exit.code, 0, exit.stderr);
+  assert.match(exit.stdout, /ws down: \{"graceful":true,"closedIdle":0,"drained":1,"forced":0/);
+}, { skip: noNodeHttpServer });
+
+test(
+  "websocket-echo recipe: SIGTERM sends 1001 going away, the socket drains, exit 0",
+  async (t) => {
+    const { child, port } = await startHttp(t, "websocket-echo");
+    const { closed } = await echoThenClose(port);
+    child.signal("SIGTERM");
+    assert.equal(await closed, 1001);
+    const exit = await child.exit();
+    assert.equal(exit.code, 0, exit.stderr);
+    assert.match(exit.stdout, /echo down: \{"graceful":true,"closedIdle":0,"drained":1,"forced":0/);
+  },
+  { skip: runtime === "node" && "Node's fetch mode has no upgrade: the ws recipe covers Node" },
+);

@@ -493,3 +493,26 @@ test("http: a handler that settles after the deadline forced it throws nothing; 
   assert.match(exit.stdout, /late/);
   assert.doesNotMatch(exit.stdout + exit.stderr, /unhandled|Uncaught|Request closed/);
 });
+
+test(
+  "http on Bun: a silent connection holds nothing; the process exits and the client is reset on its first byte",
+  async (t) => {
+    const child = new Child(fixture("serve_until_sigterm"));
+    t.cleanup(() => void child.process.kill("SIGKILL"));
+    const port = Number((await child.waitForOutput(/ready (\d+)/))[1]);
+    const silent = await TestClient.connect(port);
+    const signalled = performance.now();
+    child.signal("SIGTERM");
+    const exit = await child.exit(3_000);
+    const tookMs = performance.now() - signalled;
+    assert.equal(exit.code, 0, exit.stderr);
+    assert.ok(tookMs < 1_000, `exited ${Math.round(tookMs)} ms after SIGTERM`);
+    assert.match(exit.stdout, /down \{"graceful":true/);
+    // Bun.serve never accepted it (deferred accept): its first byte meets no one.
+    silent.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    const ending = await silent.waitClosed(3_000);
+    assert.equal(ending.error, "ECONNRESET");
+    assert.equal(ending.bytes, 0);
+  },
+  { skip: runtime !== "bun" && "what Bun.serve does with a connection it never accepted" },
+);

@@ -70,6 +70,32 @@ function requestStarted(socket: StatefulSocket): void {
   state.conn.active();
 }
 
+/**
+ * An upgrade listener (ws, socket.io, a proxy) took the socket: it is in
+ * flight until it closes, never idle. The app ends it on `Server.signal`;
+ * the deadline destroys it.
+ */
+function upgraded(request: http.IncomingMessage): void {
+  (request.socket as StatefulSocket)[kState]?.conn.active();
+}
+
+/**
+ * Watches upgrades once the app listens for them (now or later): Node answers
+ * an upgrade request no one listens for as a plain request, so lastcall must
+ * not be the only listener.
+ */
+function trackUpgrades(server: http.Server): void {
+  if (server.listenerCount("upgrade") > 0) {
+    server.prependListener("upgrade", upgraded);
+    return;
+  }
+  server.on("newListener", function onNewListener(event: string | symbol) {
+    if (event !== "upgrade") return;
+    server.off("newListener", onNewListener);
+    server.prependListener("upgrade", upgraded);
+  });
+}
+
 function responseEnded(response: http.ServerResponse): void {
   const state = (response.req.socket as StatefulSocket)[kState];
   if (state !== undefined && --state.inFlight === 0) state.conn.idle();
@@ -124,6 +150,7 @@ export async function _serveNodeServer(
 
   if (http) {
     if (options.health !== undefined) answerHealthFirst(candidate, options.health);
+    trackUpgrades(candidate);
     // Responses in flight, to mark them Connection: close when shutdown begins.
     const responses = new Set<http.ServerResponse>();
     function onResponseClose(this: ClosableResponse): void {

@@ -4,7 +4,7 @@
 // (a client that left before shutdown never sees an abort).
 
 import type { ShimRequestInfo } from "../../shim.ts";
-import type { Addr } from "../../types.ts";
+import type { Addr, WebSocketUpgrade, WebSocketUpgradeOptions } from "../../types.ts";
 import { _wrapBody } from "./wrapped_body.ts";
 
 /**
@@ -46,10 +46,14 @@ export class RequestShutdowns {
  */
 export abstract class BodyScopedRequestInfo implements ShimRequestInfo {
   abstract readonly remoteAddr: Addr;
+  abstract upgradeWebSocket(request: Request, options?: WebSocketUpgradeOptions): WebSocketUpgrade;
   readonly #shutdowns: RequestShutdowns;
   #signal: AbortSignal | undefined;
+  /** Ends the signal; set once it was made. */
   #end: (() => void) | undefined;
   #returned = false;
+  /** Set once the request became a WebSocket: the signal lives as long as the socket. */
+  #socketClosed: Promise<unknown> | undefined;
 
   constructor(shutdowns: RequestShutdowns) {
     this.#shutdowns = shutdowns;
@@ -61,15 +65,30 @@ export abstract class BodyScopedRequestInfo implements ShimRequestInfo {
   /** The request's shutdown signal, made on first read. */
   get shutdown(): AbortSignal {
     return this.#signal ??= this.#shutdowns.signal((end) => {
-      this.watch(end);
-      if (!this.#returned) this.#end = end;
+      this.#end = end;
+      if (this.#socketClosed !== undefined) void this.#socketClosed.then(end);
+      // The runtime's report ends it, unless the request became a WebSocket.
+      else this.watch(() => this.#socketClosed === undefined && end());
       return true;
     });
   }
 
+  /** The request is a WebSocket now: its signal ends when `closed` settles. */
+  protected upgraded(closed: Promise<unknown>): void {
+    this.#socketClosed = closed;
+    if (this.#end !== undefined) void closed.then(this.#end);
+  }
+
+  /** Cuts the response's body at the deadline, once {@linkcode finish} wrapped it. */
+  cut: () => void = () => {};
+
   /** The response to send: once the handler read its signal, one that ends it with its body. */
   finish(response: Response): Response {
+    const readBeforeReturn = !this.#returned && this.#end !== undefined;
     this.#returned = true;
-    return this.#end === undefined ? response : _wrapBody(response, this.#end).response;
+    if (!readBeforeReturn || this.#socketClosed !== undefined) return response;
+    const wrapped = _wrapBody(response, this.#end!);
+    this.cut = wrapped.cut;
+    return wrapped.response;
   }
 }

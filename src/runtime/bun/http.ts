@@ -3,31 +3,53 @@
 
 import { _atMost, _untilAborted } from "../../_abort.ts";
 import {
+  _sumCounts,
   type DrainCounts,
   type HttpServeOptions,
   NATIVE_STOP_WAIT_MS,
   type Serving,
 } from "../../shim.ts";
-import type { Addr } from "../../types.ts";
+import type { Addr, WebSocketUpgrade, WebSocketUpgradeOptions } from "../../types.ts";
 import { _plainHostname } from "../_shared/address.ts";
 import { BodyScopedRequestInfo, RequestShutdowns } from "../_shared/request_shutdown.ts";
 import { _withConnectionClose } from "../_shared/response.ts";
+import { WebSockets } from "../_shared/websockets.ts";
 import { _bun, type BunServer } from "./types.ts";
+import { _bunWebSocketHandler, _upgradeBunWebSocket, type BunWebSocket } from "./websocket.ts";
+
+/** What every request of one server shares. */
+interface BunServing {
+  readonly shutdowns: RequestShutdowns;
+  readonly sockets: WebSockets;
+}
 
 /** What the handler learns besides the Request, each part made when first read. */
 class BunRequestInfo extends BodyScopedRequestInfo {
   readonly #server: BunServer;
   readonly #request: Request;
+  readonly #sockets: WebSockets;
+  /** Set once the handler upgraded the request: Bun has answered it. */
+  upgrade: WebSocketUpgrade | undefined;
 
-  constructor(server: BunServer, request: Request, shutdowns: RequestShutdowns) {
-    super(shutdowns);
+  constructor(server: BunServer, request: Request, serving: BunServing) {
+    super(serving.shutdowns);
     this.#server = server;
     this.#request = request;
+    this.#sockets = serving.sockets;
   }
 
   get remoteAddr(): Addr {
     const ip = this.#server.requestIP(this.#request);
     return { hostname: _plainHostname(ip?.address), port: ip?.port ?? 0 };
+  }
+
+  upgradeWebSocket(request: Request, options?: WebSocketUpgradeOptions): WebSocketUpgrade {
+    const upgrade = _upgradeBunWebSocket(this.#server, request, this.#sockets, options?.protocol);
+    const { socket } = upgrade;
+    this.upgraded(
+      new Promise((resolve) => socket.addEventListener("close", resolve, { once: true })),
+    );
+    return this.upgrade = upgrade;
   }
 
   /** Bun says when a client leaves (request.signal), not when a response is done. */
@@ -41,18 +63,26 @@ class BunRequestInfo extends BodyScopedRequestInfo {
  * flight when shutdown began or started after it are drained unless still
  * pending at the deadline, which are forced. Bun's own stop() closes the
  * listener and idle connections and resolves once the last request is done;
- * stop(true) cuts the rest at the deadline.
+ * stop(true) cuts the rest at the deadline. WebSockets count one each: told
+ * "going away" when the listener closes, terminated at the deadline.
  */
 export function _serveBunHttp(options: HttpServeOptions): Promise<Serving> {
   const { handler, shutdown } = options;
   let startedDuringShutdown = 0;
-  const shutdowns = new RequestShutdowns(shutdown);
-  const closing = (response: Response): Response =>
-    shutdown.aborted ? _withConnectionClose(response) : response;
+  const serving: BunServing = {
+    shutdowns: new RequestShutdowns(shutdown),
+    sockets: new WebSockets(shutdown),
+  };
+  const send = (response: Response, info: BunRequestInfo): Response | undefined => {
+    if (info.upgrade !== undefined && response === info.upgrade.response) return undefined;
+    response = info.finish(response);
+    return shutdown.aborted ? _withConnectionClose(response) : response;
+  };
   let inFlightAtShutdown = 0;
-  const server = _bun.serve({
+  const server = _bun.serve<BunWebSocket>({
     hostname: options.hostname,
     port: options.port,
+    websocket: _bunWebSocketHandler,
     fetch(request, bunServer) {
       if (shutdown.aborted) startedDuringShutdown++;
       // Bun gives an HTTP/1.0 request without Host (HAProxy's default health
@@ -63,31 +93,39 @@ export function _serveBunHttp(options: HttpServeOptions): Promise<Serving> {
           request,
         );
       }
-      const info = new BunRequestInfo(bunServer, request, shutdowns);
+      const info = new BunRequestInfo(bunServer, request, serving);
       const result = handler(request, info);
-      if (result instanceof Response) return closing(info.finish(result));
-      return result.then((response) => closing(info.finish(response)));
+      if (result instanceof Response) return send(result, info);
+      return result.then((response) => send(response, info));
     },
   });
   shutdown.addEventListener("abort", () => inFlightAtShutdown = server.pendingRequests, {
     once: true,
   });
   let stopped: Promise<void> | undefined;
+  const drainRequests = async (signal: AbortSignal): Promise<DrainCounts> => {
+    let forced = 0;
+    let drainedInTime = false;
+    await Promise.race([stopped?.then(() => drainedInTime = true), _untilAborted(signal)]);
+    if (!drainedInTime) {
+      forced = server.pendingRequests;
+      await _atMost(server.stop(true), NATIVE_STOP_WAIT_MS);
+    }
+    const drained = Math.max(0, inFlightAtShutdown + startedDuringShutdown - forced);
+    return { closedIdle: 0, drained, forced };
+  };
   return Promise.resolve({
     addr: { hostname: server.hostname, port: server.port },
     closeListener: () => {
+      serving.sockets.goingAway();
       stopped = server.stop();
     },
     async drain(signal: AbortSignal): Promise<DrainCounts> {
-      let forced = 0;
-      let drainedInTime = false;
-      await Promise.race([stopped?.then(() => drainedInTime = true), _untilAborted(signal)]);
-      if (!drainedInTime) {
-        forced = server.pendingRequests;
-        await _atMost(server.stop(true), NATIVE_STOP_WAIT_MS);
-      }
-      const drained = Math.max(0, inFlightAtShutdown + startedDuringShutdown - forced);
-      return { closedIdle: 0, drained, forced };
+      const [requests, sockets] = await Promise.all([
+        drainRequests(signal),
+        serving.sockets.drain(signal),
+      ]);
+      return _sumCounts(requests, sockets);
     },
   });
 }

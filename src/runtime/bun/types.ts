@@ -46,14 +46,37 @@ export interface BunServer {
   readonly pendingRequests: number;
   stop(closeActiveConnections?: boolean): Promise<void>;
   requestIP(request: Request): { address: string; port: number } | null;
+  upgrade<Data>(
+    request: Request,
+    options?: { data?: Data; headers?: Record<string, string> },
+  ): boolean;
+}
+
+export interface BunServerWebSocket<Data> {
+  data: Data;
+  readonly readyState: number;
+  send(data: string | ArrayBufferView | ArrayBuffer): number;
+  close(code?: number, reason?: string): void;
+  terminate(): void;
+  getBufferedAmount(): number;
+}
+
+export interface BunWebSocketHandler<Data> {
+  open?(ws: BunServerWebSocket<Data>): void;
+  message(ws: BunServerWebSocket<Data>, message: string | Uint8Array): void;
+  close?(ws: BunServerWebSocket<Data>, code: number, reason: string): void;
 }
 
 export interface BunServe {
-  serve(options: {
+  serve<Data>(options: {
     hostname: string;
     port: number;
-    fetch(request: Request, server: BunServer): Response | Promise<Response>;
+    fetch(
+      request: Request,
+      server: BunServer,
+    ): Response | undefined | Promise<Response | undefined>;
     error?(error: Error): Response | Promise<Response>;
+    websocket?: BunWebSocketHandler<Data>;
   }): BunServer;
 }
 

@@ -3,15 +3,17 @@
 
 import { _atMost, _untilAborted } from "../../_abort.ts";
 import {
+  _sumCounts,
   type DrainCounts,
   type HttpServeOptions,
   NATIVE_STOP_WAIT_MS,
   type Serving,
 } from "../../shim.ts";
-import type { Addr } from "../../types.ts";
+import type { Addr, WebSocketUpgrade, WebSocketUpgradeOptions } from "../../types.ts";
 import { _plainHostname } from "../_shared/address.ts";
 import { BodyScopedRequestInfo, RequestShutdowns } from "../_shared/request_shutdown.ts";
 import { _withConnectionClose } from "../_shared/response.ts";
+import { type TrackedWebSocket, WebSockets } from "../_shared/websockets.ts";
 import { _wrapBody } from "../_shared/wrapped_body.ts";
 import { _deno, type DenoServeHandlerInfo } from "./types.ts";
 
@@ -23,14 +25,33 @@ function deadlineResponse(): Response {
   });
 }
 
+const SWITCHING_PROTOCOLS = 101;
+
 /** What the handler learns besides the Request, each part made when first read. */
 class DenoRequestInfo extends BodyScopedRequestInfo {
   readonly #info: DenoServeHandlerInfo;
+  readonly #sockets: WebSockets;
   #remoteAddr: Addr | undefined;
 
-  constructor(info: DenoServeHandlerInfo, shutdowns: RequestShutdowns) {
+  constructor(info: DenoServeHandlerInfo, shutdowns: RequestShutdowns, sockets: WebSockets) {
     super(shutdowns);
     this.#info = info;
+    this.#sockets = sockets;
+  }
+
+  upgradeWebSocket(request: Request, options?: WebSocketUpgradeOptions): WebSocketUpgrade {
+    const upgrade = _deno.upgradeWebSocket(request, options);
+    const socket = upgrade.socket;
+    // Deno's shutdown() closes and drops the socket itself, and lastcall
+    // must not close it from JavaScript (see closeListener below).
+    const tracked: TrackedWebSocket = { close: () => {}, terminate: () => {} };
+    this.#sockets.add(tracked);
+    const closed = new Promise((resolve) =>
+      socket.addEventListener("close", resolve, { once: true })
+    );
+    void closed.then(() => this.#sockets.closed(tracked));
+    this.upgraded(closed);
+    return upgrade;
   }
 
   get remoteAddr(): Addr {
@@ -72,14 +93,21 @@ export function _serveDenoHttp(options: HttpServeOptions): Promise<Serving> {
   };
   /** Once shutdown began: Connection: close, and a body the deadline can cut. */
   const prepare = (response: Response, isHead: boolean, entry: InFlight): Response => {
-    if (!shutdown.aborted) return response;
+    if (!shutdown.aborted || response.status === SWITCHING_PROTOCOLS) return response;
     response = _withConnectionClose(response);
     if (response.body === null || isHead) return response;
     const cuttable = _wrapBody(response);
     entry.cut = cuttable.cut;
     return cuttable.response;
   };
+  /** The response as the request's scope sends it; its body cuttable if it was wrapped. */
+  const send = (info: DenoRequestInfo, response: Response, entry: InFlight): Response => {
+    const sent = info.finish(response);
+    entry.cut = info.cut;
+    return sent;
+  };
   const shutdowns = new RequestShutdowns(shutdown);
+  const sockets = new WebSockets(shutdown);
   const server = _deno.serve(
     { hostname: options.hostname, port: options.port, onListen: () => {} },
     (request, info) => {
@@ -89,11 +117,11 @@ export function _serveDenoHttp(options: HttpServeOptions): Promise<Serving> {
       if (info.completed) info.completed.then(done, done);
       // Read now: once the deadline answered for it, the request is closed.
       const isHead = request.method === "HEAD";
-      const requestInfo = new DenoRequestInfo(info, shutdowns);
+      const requestInfo = new DenoRequestInfo(info, shutdowns, sockets);
       const result = handler(request, requestInfo);
       if (result instanceof Response) {
         if (!info.completed) queueMicrotask(done);
-        return prepare(requestInfo.finish(result), isHead, entry);
+        return prepare(send(requestInfo, result, entry), isHead, entry);
       }
       return new Promise<Response>((resolve) => {
         let answered = false;
@@ -108,30 +136,43 @@ export function _serveDenoHttp(options: HttpServeOptions): Promise<Serving> {
             return;
           }
           if (!info.completed) queueMicrotask(done);
-          resolve(prepare(requestInfo.finish(response), isHead, entry));
+          resolve(prepare(send(requestInfo, response, entry), isHead, entry));
         });
       });
     },
   );
   let shuttingDown: Promise<void> | undefined;
+  /** Waits for requests in flight; at the deadline answers or cuts the rest. */
+  const drainRequests = async (signal: AbortSignal): Promise<DrainCounts> => {
+    if (inFlight.size > 0) {
+      await Promise.race([new Promise<void>((wake) => wakeDrain = wake), _untilAborted(signal)]);
+    }
+    for (const request of [...inFlight]) {
+      inFlight.delete(request);
+      counts.forced++;
+      request.cut();
+    }
+    return counts;
+  };
   return Promise.resolve({
     addr: { hostname: server.addr.hostname, port: server.addr.port },
     closeListener: () => {
+      // Deno's shutdown() sends every WebSocket its own close 1001 ("Server
+      // shutting down") and drops the connection. lastcall sends none of its
+      // own: on Deno 2.9.6 a server-side WebSocket closed from JavaScript
+      // while its peer still sends leaves the process running forever after
+      // shutdown (measured with and without lastcall; docs/runtimes.md).
       shuttingDown = server.shutdown();
     },
     async drain(signal: AbortSignal): Promise<DrainCounts> {
-      if (inFlight.size > 0) {
-        await Promise.race([new Promise<void>((wake) => wakeDrain = wake), _untilAborted(signal)]);
-      }
-      for (const request of [...inFlight]) {
-        inFlight.delete(request);
-        counts.forced++;
-        request.cut();
-      }
+      const [requests, upgraded] = await Promise.all([
+        drainRequests(signal),
+        sockets.drain(signal),
+      ]);
       // With nothing in flight Deno's shutdown ends at once; a body sent
       // before shutdown began cannot be cut, so do not wait on it long.
       await _atMost(shuttingDown, NATIVE_STOP_WAIT_MS);
-      return counts;
+      return _sumCounts(requests, upgraded);
     },
   });
 }

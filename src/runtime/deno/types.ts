@@ -28,6 +28,10 @@ export interface DenoNamespace {
   listen(options: { hostname?: string; port: number; transport?: "tcp" }): DenoListener;
   addSignalListener(signal: string, handler: () => void): void;
   removeSignalListener(signal: string, handler: () => void): void;
+  upgradeWebSocket(
+    request: Request,
+    options?: { protocol?: string; idleTimeout?: number },
+  ): { socket: WebSocket; response: Response };
 }
 
 export interface DenoServeHandlerInfo {

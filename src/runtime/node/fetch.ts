@@ -150,6 +150,13 @@ class NodeRequestInfo implements ShimRequestInfo {
       return true;
     });
   }
+
+  upgradeWebSocket(): never {
+    throw new TypeError(
+      "Cannot upgrade to a WebSocket in fetch mode on Node: serve { server: http.createServer(app) } "
+        + "and attach the ws package (new WebSocketServer({ server })), closing its clients on server.signal",
+    );
+  }
 }
 
 /** A node:http request listener that serves `handler`. */

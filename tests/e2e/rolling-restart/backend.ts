@@ -1,11 +1,15 @@
 // A backend on lastcall: HTTP on $HTTP_PORT (/work, /healthz through the
-// health option) and the Redis protocol on $RESP_PORT, shut down together on
+// health option), the Redis protocol on $RESP_PORT and a WebSocket echo on
+// $WS_PORT (Node: { server } with the ws package, closing its clients on
+// server.signal; Deno and Bun: info.upgradeWebSocket), shut down together on
 // SIGTERM with $DRAIN_DELAY ms of failing health checks first.
 
+import nodeHttp from "node:http";
 import process from "node:process";
+import { WebSocketServer } from "ws";
 import { respHandler } from "../../../examples/resp.ts";
-import { Deadline, serveAndShutdown } from "../../../mod.ts";
-import { command, executionLog, work } from "./service.ts";
+import { Deadline, serveAndShutdown, type Server } from "../../../mod.ts";
+import { command, echo, executionLog, work } from "./service.ts";
 
 const log = executionLog();
 const drainDelay = Number(process.env.DRAIN_DELAY ?? 1_000);
@@ -30,14 +34,50 @@ const resp = await serveAndShutdown({
     execute: (args, conn) => command(args, conn.shutdown.aborted, log.record),
   }),
 });
+async function webSockets(port: number): Promise<Server> {
+  if (http.runtime === "node") {
+    const app = nodeHttp.createServer((_request, response) => response.end("WebSockets only\n"));
+    const sockets = new WebSocketServer({ server: app });
+    const server = await serveAndShutdown({ ...common, port, server: app, health: "/healthz" });
+    sockets.on("connection", (client) => {
+      if (server.signal.aborted) return client.close(1001, "going away");
+      client.on("message", (data) => echo(client, String(data), log.record));
+    });
+    server.signal.addEventListener("abort", () => {
+      for (const client of sockets.clients) client.close(1001, "going away");
+    });
+    return server;
+  }
+  return await serveAndShutdown({
+    ...common,
+    port,
+    health: "/healthz",
+    fetch(request, info) {
+      if (request.headers.get("upgrade") !== "websocket") {
+        return new Response("WebSockets only\n", { status: 426 });
+      }
+      const { socket, response } = info.upgradeWebSocket(request);
+      socket.addEventListener("message", (event) => {
+        echo(socket, String((event as MessageEvent).data), log.record, info.shutdown.aborted);
+      });
+      return response;
+    },
+  });
+}
+const ws = await webSockets(Number(process.env.WS_PORT));
 console.log(`ready ${http.runtime}`);
 
 process.once("SIGTERM", async () => {
   const deadline = Deadline.after(gracePeriod);
-  const [httpResult, respResult] = await Promise.all([
+  const [httpResult, respResult, wsResult] = await Promise.all([
     http.shutdown(deadline.signal),
     resp.shutdown(deadline.signal),
+    ws.shutdown(deadline.signal),
   ]);
   log.close();
-  console.log(`down http ${JSON.stringify(httpResult)} resp ${JSON.stringify(respResult)}`);
+  console.log(
+    `down http ${JSON.stringify(httpResult)} resp ${JSON.stringify(respResult)} ws ${
+      JSON.stringify(wsResult)
+    }`,
+  );
 });

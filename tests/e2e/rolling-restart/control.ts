@@ -4,8 +4,9 @@
 import http from "node:http";
 import net from "node:net";
 import process from "node:process";
+import { WebSocketServer } from "ws";
 import { joinChunks, parseCommands } from "../../../examples/resp.ts";
-import { command, executionLog, work } from "./service.ts";
+import { command, echo, executionLog, work } from "./service.ts";
 
 const log = executionLog();
 
@@ -36,8 +37,18 @@ const resp = net.createServer((socket) =>
   void serveConnection(socket).catch(() => socket.destroy())
 );
 
+const wsApp = http.createServer((request, response) => {
+  response.end(request.url === "/healthz" ? "ok\n" : "WebSockets only\n");
+});
+new WebSocketServer({ server: wsApp }).on("connection", (client) => {
+  client.on("message", (data) => echo(client, String(data), log.record));
+});
+
 await new Promise<void>((resolve) =>
   web.listen(Number(process.env.HTTP_PORT), "127.0.0.1", resolve)
+);
+await new Promise<void>((resolve) =>
+  wsApp.listen(Number(process.env.WS_PORT), "127.0.0.1", resolve)
 );
 await new Promise<void>((resolve) =>
   resp.listen(Number(process.env.RESP_PORT), "127.0.0.1", resolve)

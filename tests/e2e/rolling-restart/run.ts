@@ -1,6 +1,7 @@
 // The rolling-restart test: three backends behind HAProxy (HTTP with an
-// httpchk on /healthz, the Redis protocol with a PING check), restarted one by
-// one, twice, under HTTP keep-alive and ioredis load. With lastcall backends
+// httpchk on /healthz, the Redis protocol with a PING check, a WebSocket echo
+// with its own httpchk), restarted one by one, twice, under HTTP keep-alive,
+// ioredis and WebSocket load. With lastcall backends
 // (one each on Node, Deno and Bun) no client may notice; with the control
 // backend (no graceful shutdown) the same test must report failures.
 //   npm run test:e2e      (or: <Node 24> tests/e2e/rolling-restart/run.ts [label])
@@ -26,6 +27,7 @@ import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
+import { WebSocket } from "ws";
 import { Deadline } from "../../../mod.ts";
 import { tryConnect, waitUntil } from "../../_client.ts";
 
@@ -44,6 +46,9 @@ interface Outcome {
   httpErrors: number;
   respAcked: number;
   respErrors: number;
+  wsAcked: number;
+  wsErrors: number; // connections that failed, and closes that were not 1001
+  wsGoingAway: number; // server closes with 1001, as they must be
   lost: number; // acknowledged, never executed
   duplicated: number; // executed more than once
   unacknowledged: number; // executed, never acknowledged
@@ -52,8 +57,8 @@ interface Outcome {
 }
 
 function failures(o: Outcome): number {
-  return o.httpNot200 + o.httpErrors + o.respErrors + o.lost + o.duplicated + o.unacknowledged
-    + o.badExits.length;
+  return o.httpNot200 + o.httpErrors + o.respErrors + o.wsErrors + o.lost + o.duplicated
+    + o.unacknowledged + o.badExits.length;
 }
 
 function freePort(): Promise<number> {
@@ -115,6 +120,7 @@ interface Slot {
   name: string;
   httpPort: number;
   respPort: number;
+  wsPort: number;
   runtime: [string, string[]];
   generation: number;
   process?: Watched;
@@ -132,6 +138,7 @@ async function startBackend(slot: Slot, file: string, logDir: string): Promise<v
   slot.process = new Watched(command, [...args, join(here, file)], {
     HTTP_PORT: String(slot.httpPort),
     RESP_PORT: String(slot.respPort),
+    WS_PORT: String(slot.wsPort),
     LOG: join(logDir, `${slot.name}-${slot.generation}.log`),
     DRAIN_DELAY: String(DRAIN_DELAY),
     GRACE_PERIOD: String(GRACE_PERIOD),
@@ -139,7 +146,7 @@ async function startBackend(slot: Slot, file: string, logDir: string): Promise<v
   await slot.process.waitFor("ready", 15_000);
 }
 
-function haproxyConfig(httpPort: number, respPort: number, slots: Slot[]): string {
+function haproxyConfig(ports: Record<"http" | "resp" | "ws", number>, slots: Slot[]): string {
   const servers = (port: (slot: Slot) => number) =>
     slots.map((slot) =>
       `  server ${slot.name} 127.0.0.1:${port(slot)} check inter 100 fall 2 rise 2\n`
@@ -157,7 +164,7 @@ defaults
 frontend http_in
   mode http
   option httplog
-  bind 127.0.0.1:${httpPort}
+  bind 127.0.0.1:${ports.http}
   default_backend http_back
 backend http_back
   mode http
@@ -166,7 +173,7 @@ backend http_back
 ${servers((slot) => slot.httpPort)}frontend resp_in
   mode tcp
   option tcplog
-  bind 127.0.0.1:${respPort}
+  bind 127.0.0.1:${ports.resp}
   default_backend resp_back
 backend resp_back
   mode tcp
@@ -174,7 +181,16 @@ backend resp_back
   option tcp-check
   tcp-check send PING\\r\\n
   tcp-check expect string +PONG
-${servers((slot) => slot.respPort)}`;
+${servers((slot) => slot.respPort)}frontend ws_in
+  mode http
+  bind 127.0.0.1:${ports.ws}
+  default_backend ws_back
+backend ws_back
+  mode http
+  balance roundrobin
+  timeout tunnel 60s
+  option httpchk GET /healthz
+${servers((slot) => slot.wsPort)}`;
 }
 
 /** Load through HAProxy until `stop` aborts; what the clients saw. */
@@ -245,6 +261,57 @@ function respLoad(port: number, stop: AbortSignal, clients: number) {
   return Promise.all(loops).then(() => seen);
 }
 
+/**
+ * WebSocket clients through HAProxy until `stop` aborts: each sends numbered
+ * messages one at a time and waits for the echo; when the server closes the
+ * socket it reconnects and resends the message that got no echo.
+ */
+function wsLoad(port: number, stop: AbortSignal, clients: number) {
+  const seen = { acked: new Set<string>(), errors: 0, goingAway: 0, samples: [] as string[] };
+  type Step = "echo" | "closed";
+  const session = async (c: number, next: number): Promise<number> => {
+    const socket = new WebSocket(`ws://127.0.0.1:${port}/`);
+    let wake: ((step: Step) => void) | undefined;
+    let echoed = "";
+    socket.on("message", (data) => {
+      echoed = String(data);
+      wake?.("echo");
+    });
+    const closed = new Promise<Step>((resolve) => {
+      socket.on("close", (code) => {
+        if (stop.aborted && code === 1000) return resolve("closed"); // our own close
+        if (code === 1001) seen.goingAway++;
+        else seen.errors++, seen.samples.push(`ws client ${c}: closed with ${code}`);
+        resolve("closed");
+      });
+      socket.on("error", (error) => seen.samples.push(`ws client ${c}: ${error.message}`));
+    });
+    const opened = await Promise.race([
+      new Promise<boolean>((resolve) => socket.once("open", () => resolve(true))),
+      closed.then(() => false),
+    ]);
+    if (!opened) return next;
+    for (; !stop.aborted && next < 50_000; next++) {
+      const id = `w${c}-${next}`;
+      const answered = new Promise<Step>((resolve) => wake = resolve);
+      socket.send(id);
+      const step = await Promise.race([answered, closed]);
+      if (step === "closed") return next; // resend this id on a new connection
+      if (echoed !== id) seen.samples.push(`ws ${id}: echoed ${echoed}`);
+      seen.acked.add(id);
+    }
+    socket.close(1000);
+    await closed;
+    return next;
+  };
+  const loops = Array.from({ length: clients }, async (_, c) => {
+    for (let next = 0, sessions = 0; !stop.aborted && sessions < 1_000; sessions++) {
+      next = await session(c, next);
+    }
+  });
+  return Promise.all(loops).then(() => seen);
+}
+
 /** Each executed id, with the backends (log files) that executed it. */
 function executedIds(logDir: string, kind: string): Map<string, string[]> {
   const where = new Map<string, string[]>();
@@ -285,6 +352,7 @@ async function scenario(file: string, runtimes: string[], rounds: number): Promi
       name: `b${i}-${runtime}`,
       httpPort: await freePort(),
       respPort: await freePort(),
+      wsPort: await freePort(),
       runtime: runtimeCommand(runtime),
       generation: 0,
     });
@@ -296,18 +364,17 @@ async function scenario(file: string, runtimes: string[], rounds: number): Promi
   try {
     enter("starting backends");
     await Promise.all(slots.map((slot) => startBackend(slot, file, logDir)));
-    const httpPort = await freePort();
-    const respPort = await freePort();
-    writeFileSync(join(dir, "haproxy.cfg"), haproxyConfig(httpPort, respPort, slots));
+    const ports = { http: await freePort(), resp: await freePort(), ws: await freePort() };
+    writeFileSync(join(dir, "haproxy.cfg"), haproxyConfig(ports, slots));
     haproxy = new Watched(HAPROXY, ["-f", join(dir, "haproxy.cfg"), "-db"]);
-    await waitForListener(httpPort);
-    await waitForListener(respPort);
+    for (const port of Object.values(ports)) await waitForListener(port);
 
     using bound = Deadline.after(LOAD_BOUND_MS);
     bound.signal.addEventListener("abort", () => stop.abort());
-    const httpSeen = httpLoad(httpPort, stop.signal, 4);
-    const respSeen = respLoad(respPort, stop.signal, 3);
-    loads.push(httpSeen, respSeen);
+    const httpSeen = httpLoad(ports.http, stop.signal, 4);
+    const respSeen = respLoad(ports.resp, stop.signal, 3);
+    const wsSeen = wsLoad(ports.ws, stop.signal, 3);
+    loads.push(httpSeen, respSeen, wsSeen);
 
     for (let round = 0; round < rounds; round++) {
       for (const slot of slots) {
@@ -336,30 +403,44 @@ async function scenario(file: string, runtimes: string[], rounds: number): Promi
         enter(`round ${round + 1}: waiting for HAProxy to see ${slot.name} down`);
         await haproxy.waitFor(`Server http_back/${slot.name} is DOWN`, 10_000, beforeSignal);
         await haproxy.waitFor(`Server resp_back/${slot.name} is DOWN`, 10_000, beforeSignal);
+        await haproxy.waitFor(`Server ws_back/${slot.name} is DOWN`, 10_000, beforeSignal);
         const from = haproxy.output.length;
         enter(`round ${round + 1}: replacing ${slot.name}`);
         await startBackend(slot, file, logDir);
         enter(`round ${round + 1}: waiting for HAProxy to see ${slot.name} up`);
         await haproxy.waitFor(`Server http_back/${slot.name} is UP`, 10_000, from);
         await haproxy.waitFor(`Server resp_back/${slot.name} is UP`, 10_000, from);
+        await haproxy.waitFor(`Server ws_back/${slot.name} is UP`, 10_000, from);
       }
     }
     enter("stopping the load");
     stop.abort();
-    const [h, r] = await Promise.all([httpSeen, respSeen]);
+    const [h, r, w] = await Promise.all([httpSeen, respSeen, wsSeen]);
     const httpCheck = compare(h.ok, executedIds(logDir, "http"));
     const respCheck = compare(r.acked, executedIds(logDir, "set"));
+    const wsCheck = compare(w.acked, executedIds(logDir, "ws"));
     return {
       httpOk: h.ok.size,
       httpNot200: h.not200,
       httpErrors: h.errors,
       respAcked: r.acked.size,
       respErrors: r.errors,
-      lost: httpCheck.lost + respCheck.lost,
-      duplicated: httpCheck.duplicated + respCheck.duplicated,
-      unacknowledged: httpCheck.unacknowledged + respCheck.unacknowledged,
+      wsAcked: w.acked.size,
+      wsErrors: w.errors,
+      wsGoingAway: w.goingAway,
+      lost: httpCheck.lost + respCheck.lost + wsCheck.lost,
+      duplicated: httpCheck.duplicated + respCheck.duplicated + wsCheck.duplicated,
+      unacknowledged: httpCheck.unacknowledged + respCheck.unacknowledged
+        + wsCheck.unacknowledged,
       badExits,
-      samples: [...h.samples, ...r.samples, ...httpCheck.samples, ...respCheck.samples],
+      samples: [
+        ...h.samples,
+        ...r.samples,
+        ...w.samples,
+        ...httpCheck.samples,
+        ...respCheck.samples,
+        ...wsCheck.samples,
+      ],
     };
   } finally {
     stop.abort();
@@ -380,6 +461,7 @@ async function waitForListener(port: number): Promise<void> {
 function describe(o: Outcome): string {
   return `HTTP ${o.httpOk} ok, ${o.httpNot200} not 200, ${o.httpErrors} errors; `
     + `RESP ${o.respAcked} acknowledged, ${o.respErrors} errors; `
+    + `WebSocket ${o.wsAcked} echoed, ${o.wsGoingAway} closed with 1001, ${o.wsErrors} errors; `
     + `${o.lost} lost, ${o.duplicated} duplicated, ${o.unacknowledged} executed unacknowledged; `
     + `${o.badExits.length} bad exits`;
 }
@@ -438,7 +520,7 @@ if (!existsSync(HAPROXY)) {
       const ok = expectFailures ? count > 0 : count === 0;
       const expected = expectFailures ? "failures detected, as they must be" : "no client noticed";
       report(
-        ok && outcome.httpOk > 0 && outcome.respAcked > 0,
+        ok && outcome.httpOk > 0 && outcome.respAcked > 0 && outcome.wsAcked > 0,
         name,
         `${ok ? expected : "UNEXPECTED"}: ${describe(outcome)} (${seconds} s)`,
         ok ? [] : [...outcome.badExits, ...outcome.samples],

@@ -24,6 +24,29 @@ function delay(ms: number): Promise<void> {
   return new Promise((resolve) => signal.addEventListener("abort", () => resolve()));
 }
 
+/** The side of a WebSocket the echo needs: what both `ws` and the standard WebSocket offer. */
+export interface EchoSocket {
+  readonly readyState: number;
+  send(data: string): void;
+}
+
+/**
+ * Echoes one message, recording it first, unless the socket is closing or
+ * the server is `draining`: such a message is neither executed nor answered,
+ * so the client can resend it elsewhere safely. (Deno and Bun drop a socket
+ * right after their close frame: an answer written then would be lost.)
+ */
+export function echo(
+  socket: EchoSocket,
+  data: string,
+  record: (line: string) => void,
+  draining = false,
+): void {
+  if (socket.readyState !== 1 || draining) return; // 1: OPEN
+  record(`ws ${data}`);
+  socket.send(data);
+}
+
 /** GET /work?ms=20&id=...: records the id, works for ms, answers 200. */
 export async function work(url: URL, record: (line: string) => void): Promise<string> {
   const id = url.searchParams.get("id") ?? "-";
