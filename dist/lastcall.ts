@@ -1872,8 +1872,9 @@ function _plainHostname(hostname: string | undefined): string {
 // Connection tracking for node:http, node:https and node:net servers, shared
 // by Node (its fetch adapter and `{ server }`) and Bun (`{ server }`): each
 // socket is a tracked connection, active while it has a response in flight;
-// once shutdown begins every response that has not sent its headers yet gets
-// `Connection: close`.
+// once shutdown begins the last response of each connection gets
+// `Connection: close` (the last: a pipelined request behind it is answered
+// too), and a request behind a response already sent with it is not run.
 
 
 const kState = Symbol("lastcall.socket");
@@ -1890,6 +1891,8 @@ class SocketState {
   readonly socket: net.Socket;
   conn!: TrackedConn;
   inFlight = 0;
+  /** The connection's latest response: the one that carries `Connection: close` in shutdown. */
+  last: http.ServerResponse | undefined;
 
   constructor(socket: net.Socket) {
     this.socket = socket;
@@ -1923,11 +1926,12 @@ function onSocketClose(this: StatefulSocket): void {
   this[kState]?.conn.closed();
 }
 
-function requestStarted(socket: StatefulSocket): void {
+function requestStarted(socket: StatefulSocket): SocketState | undefined {
   const state = socket[kState];
-  if (state === undefined) return;
+  if (state === undefined) return undefined;
   state.inFlight++;
   state.conn.active();
+  return state;
 }
 
 /**
@@ -1958,19 +1962,57 @@ function trackUpgrades(server: http.Server): void {
 
 function responseEnded(response: http.ServerResponse): void {
   const state = (response.req.socket as StatefulSocket)[kState];
-  if (state !== undefined && --state.inFlight === 0) state.conn.idle();
+  if (state === undefined) return;
+  if (state.last === response) state.last = undefined;
+  if (--state.inFlight === 0) state.conn.idle();
 }
 
 function isHttpServer(server: net.Server): server is http.Server {
   return "headersTimeout" in server;
 }
 
-/** Answers the health path before the app's own request listeners run. */
-function answerHealthFirst(server: http.Server, health: HealthCheck): void {
+/** True once `response` has sent `Connection: close`: its connection ends behind it. */
+function sentClose(response: http.ServerResponse | undefined): boolean {
+  return response !== undefined && response.headersSent
+    && String(response.getHeader("connection")).toLowerCase() === "close";
+}
+
+/**
+ * Once shutdown began: `Connection: close` on the connection's latest
+ * response (`state.last` is still the one before it), taken off the earlier
+ * one if that has not sent its headers yet.
+ */
+function closeBehindLast(state: SocketState, response: http.ServerResponse): void {
+  const previous = state.last;
+  if (previous !== undefined && !previous.headersSent && previous !== response) {
+    previous.removeHeader("connection");
+  }
+  if (!response.headersSent) response.setHeader("connection", "close");
+}
+
+/**
+ * Takes the server's request listeners (the app's, or the fetch adapter's)
+ * and runs them behind lastcall's own: the health path is answered first, and
+ * a request behind a response already sent with `Connection: close` (Node
+ * would drop its answer) never reaches them. Listeners the app adds later are
+ * not behind it.
+ */
+function interceptRequests(
+  server: http.Server,
+  health: HealthCheck | undefined,
+  track: (request: http.IncomingMessage, response: http.ServerResponse) => SocketState | undefined,
+): void {
   const appListeners = server.listeners("request") as http.RequestListener[];
   server.removeAllListeners("request");
   server.on("request", function(this: http.Server, request, response) {
-    const answer = health(request.method ?? "GET", request.url ?? "/");
+    const previous = (request.socket as StatefulSocket)[kState]?.last;
+    const state = track(request, response);
+    if (sentClose(previous)) {
+      // Not run, so not answered: the client sees the close and may resend.
+      return;
+    }
+    if (state !== undefined) state.last = response;
+    const answer = health?.(request.method ?? "GET", request.url ?? "/");
     if (answer === undefined) {
       for (const listener of appListeners) listener.call(this, request, response);
       return;
@@ -2009,7 +2051,6 @@ async function _serveNodeServer(
   });
 
   if (http) {
-    if (options.health !== undefined) answerHealthFirst(candidate, options.health);
     trackUpgrades(candidate);
     // Responses in flight, to mark them Connection: close when shutdown begins.
     const responses = new Set<http.ServerResponse>();
@@ -2018,15 +2059,19 @@ async function _serveNodeServer(
       responseEnded(this);
       this[ON_RESPONSE_CLOSE]?.();
     }
-    candidate.prependListener("request", (request, response) => {
-      if (shutdown.aborted) response.setHeader("connection", "close");
-      requestStarted(request.socket);
+    interceptRequests(candidate, options.health, (request, response) => {
+      const state = requestStarted(request.socket);
       responses.add(response);
       response.on("close", onResponseClose);
+      if (shutdown.aborted && state !== undefined) closeBehindLast(state, response);
+      return state;
     });
     shutdown.addEventListener("abort", () => {
       for (const response of responses) {
-        if (!response.headersSent) response.setHeader("connection", "close");
+        const state = (response.req.socket as StatefulSocket)[kState];
+        if (state === undefined) {
+          if (!response.headersSent) response.setHeader("connection", "close");
+        } else if (state.last === response) closeBehindLast(state, response);
       }
     }, { once: true });
   }
@@ -3465,11 +3510,16 @@ function _serveBunHttp(options: HttpServeOptions): Promise<Serving> {
   });
   let stopped: Promise<void> | undefined;
   const drainRequests = async (signal: AbortSignal): Promise<DrainCounts> => {
+    // With no request in flight, whatever still holds stop() is a connection
+    // that never completed a request (a client trickling its headers): it
+    // reached no handler, so it closes now rather than at the deadline.
+    if (server.pendingRequests === 0) void server.stop(true);
     let forced = 0;
     let drainedInTime = false;
     await Promise.race([stopped?.then(() => drainedInTime = true), _untilAborted(signal)]);
     if (!drainedInTime) {
-      forced = server.pendingRequests;
+      // Something was cut, even where Bun counts no request for it.
+      forced = Math.max(server.pendingRequests, 1);
       await _atMost(server.stop(true), NATIVE_STOP_WAIT_MS);
     }
     const drained = Math.max(0, inFlightAtShutdown + startedDuringShutdown - forced);

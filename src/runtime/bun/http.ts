@@ -104,11 +104,16 @@ export function _serveBunHttp(options: HttpServeOptions): Promise<Serving> {
   });
   let stopped: Promise<void> | undefined;
   const drainRequests = async (signal: AbortSignal): Promise<DrainCounts> => {
+    // With no request in flight, whatever still holds stop() is a connection
+    // that never completed a request (a client trickling its headers): it
+    // reached no handler, so it closes now rather than at the deadline.
+    if (server.pendingRequests === 0) void server.stop(true);
     let forced = 0;
     let drainedInTime = false;
     await Promise.race([stopped?.then(() => drainedInTime = true), _untilAborted(signal)]);
     if (!drainedInTime) {
-      forced = server.pendingRequests;
+      // Something was cut, even where Bun counts no request for it.
+      forced = Math.max(server.pendingRequests, 1);
       await _atMost(server.stop(true), NATIVE_STOP_WAIT_MS);
     }
     const drained = Math.max(0, inFlightAtShutdown + startedDuringShutdown - forced);

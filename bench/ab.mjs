@@ -1,0 +1,98 @@
+// A before/after run of the HTTP hello benchmark: the same server script from
+// two checkouts of lastcall, interleaved (before, after, before, ...), each a
+// fresh server pinned to core 0 under wrk -c50 pinned to core 1. Prints the
+// median requests/s and server CPU µs per request of each, and their ratio.
+//   node bench/ab.mjs <other checkout> [impl=lastcall] [runtimes=node24,deno,bun] [runs=5] [seconds=3]
+// The other checkout needs node_modules (a symlink to this one's will do).
+// Node 20 cannot run the TypeScript sources, so it is not offered here.
+
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { root, runtimes } from "../scripts/runtimes.mjs";
+
+const [other, impl = "lastcall", which = "node24,deno,bun", runs = "5", seconds = "3"] = process
+  .argv.slice(2);
+if (!other) {
+  console.error("usage: node bench/ab.mjs <other checkout> [impl] [runtimes] [runs] [seconds]");
+  process.exit(2);
+}
+const checkouts = { before: resolve(other), after: root };
+const TICKS_PER_MS = 100 / 1000;
+
+function cpuMs(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_MS;
+}
+
+function start(runtime, dir) {
+  const args = runtime.label === "deno" ? ["run", "-A"] : [];
+  const child = spawn(
+    "taskset",
+    ["-c", "0", runtime.command, ...args, join(dir, "bench/servers/http.ts"), impl],
+    { cwd: dir, stdio: ["ignore", "pipe", "inherit"] },
+  );
+  return new Promise((done, fail) => {
+    let out = "";
+    child.stdout.on("data", (chunk) => {
+      out += chunk;
+      const match = /listening (\d+)/.exec(out);
+      if (match) done({ child, port: Number(match[1]) });
+    });
+    child.on("exit", (code) => fail(new Error(`server exited ${code}: ${out}`)));
+  });
+}
+
+function wrk(port) {
+  return new Promise((done) => {
+    const child = spawn("taskset", [
+      ..."-c 1 wrk -t1 -c50".split(" "),
+      `-d${seconds}s`,
+      `http://127.0.0.1:${port}/`,
+    ]);
+    let out = "";
+    child.stdout.on("data", (chunk) => out += chunk);
+    child.on("exit", () =>
+      done({
+        requests: Number(/(\d+) requests in/.exec(out)[1]),
+        rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)[1]),
+      }));
+  });
+}
+
+async function measure(runtime, dir) {
+  const server = await start(runtime, dir);
+  await wrk(server.port); // warm-up
+  const cpuBefore = cpuMs(server.child.pid);
+  const { requests, rps } = await wrk(server.port);
+  const cpuUs = ((cpuMs(server.child.pid) - cpuBefore) * 1000) / requests;
+  server.child.removeAllListeners("exit");
+  server.child.kill("SIGKILL");
+  return { rps, cpuUs };
+}
+
+const median = (values) => values.toSorted((a, b) => a - b)[Math.floor(values.length / 2)];
+for (const runtime of runtimes().filter((r) => which.split(",").includes(r.label))) {
+  const results = { before: [], after: [] };
+  for (let i = 0; i < Number(runs); i++) {
+    for (const [name, dir] of Object.entries(checkouts)) {
+      results[name].push(await measure(runtime, dir));
+    }
+  }
+  const summary = Object.fromEntries(
+    Object.entries(results).map(([name, list]) => [
+      name,
+      { rps: median(list.map((r) => r.rps)), cpuUs: median(list.map((r) => r.cpuUs)) },
+    ]),
+  );
+  const { before, after } = summary;
+  console.log(
+    `${runtime.label} ${impl}: before ${Math.round(before.rps)} req/s ${
+      before.cpuUs.toFixed(2)
+    } µs/req; `
+      + `after ${Math.round(after.rps)} req/s ${after.cpuUs.toFixed(2)} µs/req; `
+      + `ratio ${(after.rps / before.rps).toFixed(3)} (req/s), ${
+        (after.cpuUs / before.cpuUs).toFixed(3)
+      } (CPU)`,
+  );
+}
