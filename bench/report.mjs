@@ -1,5 +1,7 @@
 // Renders bench/results.json as bench/README.md.
 
+import { existsSync, readFileSync } from "node:fs";
+
 const fmt = (n) => n === undefined ? "-" : Math.round(n).toLocaleString("en-US");
 const ratio = (a, b) => (a / b).toFixed(3);
 const met = (ok) => ok ? "met" : "**not met**";
@@ -277,5 +279,11 @@ largest N, lastcall against the bare server of the same runtime (client
 sockets live in the same process and count in both).
 
 ${memory}
-${beforeAfter(before, r)}`;
+${beforeAfter(before, r)}${log()}`;
+}
+
+/** The hand-written record of changes measured outside the full run (bench/log.md). */
+function log() {
+  const path = new URL("./log.md", import.meta.url);
+  return existsSync(path) ? `\n${readFileSync(path, "utf8")}` : "";
 }

@@ -1516,8 +1516,8 @@ function duration(name: string, value: unknown, fallback: number, allowInfinity:
 
 function resolveBase(options: Record<string, unknown>): ResolvedBase {
   const { hostname, port = 0, signals = DEFAULT_SIGNALS, onError } = options;
-  if (hostname !== undefined && typeof hostname !== "string") {
-    throw invalid("hostname", "a string", hostname);
+  if (hostname !== undefined && (typeof hostname !== "string" || hostname === "")) {
+    throw invalid("hostname", "a non-empty host name or address", hostname);
   }
   if (typeof port !== "number") throw invalid("port", "a number", port);
   if (!Number.isInteger(port) || port < 0 || port > 65_535) {
@@ -1702,15 +1702,10 @@ class LastcallServer implements Server {
     return this.#shutdownController.signal;
   }
 
-  installSignals(shim: Shim): void {
-    let received = 0;
-    const onSignal = (): void => {
-      received++;
-      if (received === 1) void this.shutdown();
-      else void this.close();
-    };
-    const removers = this.#options.signals.map((signal) => shim.onSignal(signal, onSignal));
-    this.#removeSignals = () => removers.forEach((remove) => remove());
+  /** Hands the process signals to this server; they are removed once it is down. */
+  takeSignals(signals: ProcessSignals): void {
+    this.#removeSignals = () => signals.remove();
+    signals.attach(this);
   }
 
   shutdown(deadline?: AbortSignal | number): Promise<ShutdownResult> {
@@ -1764,6 +1759,51 @@ class LastcallServer implements Server {
 }
 
 /**
+ * The process signals of one server, installed before it listens so that
+ * none is missed: the first calls `shutdown()`, any later one `close()`.
+ */
+class ProcessSignals {
+  readonly #removers: Array<() => void> = [];
+  #received = 0;
+  #server: Server | undefined;
+
+  /** @throws {TypeError} When the runtime cannot listen for one of `names`. */
+  constructor(shim: Shim, names: readonly string[]) {
+    const onSignal = (): void => {
+      this.#received++;
+      this.#dispatch();
+    };
+    try {
+      for (const name of names) this.#removers.push(shim.onSignal(name, onSignal));
+    } catch (error) {
+      this.remove();
+      throw new TypeError(
+        `Cannot serve as 'signals' names a signal ${shim.runtime} cannot listen for: ${
+          (error as Error)?.message
+        }`,
+        { cause: error },
+      );
+    }
+  }
+
+  /** From now on signals go to `server`, those received while it was starting included. */
+  attach(server: Server): void {
+    this.#server = server;
+    this.#dispatch();
+  }
+
+  remove(): void {
+    for (const remove of this.#removers.splice(0)) remove();
+  }
+
+  #dispatch(): void {
+    if (this.#server === undefined || this.#received === 0) return;
+    void this.#server.shutdown();
+    if (this.#received > 1) void this.#server.close();
+  }
+}
+
+/**
  * Listens first (a listen error rejects here, leaving nothing behind), then
  * serves until shutdown: Go's `net/http` Shutdown and Close for raw TCP
  * protocols and HTTP, on Node, Deno and Bun. The first SIGINT or SIGTERM
@@ -1803,20 +1843,17 @@ export async function serveAndShutdown(
 ): Promise<Server> {
   const resolved = _resolveOptions(options);
   const shim = await loadShim();
+  const signals = new ProcessSignals(shim, resolved.signals);
   const shutdownController = new AbortController();
-  const serving = await listen(shim, resolved, shutdownController.signal);
-  const server = new LastcallServer(shim.runtime, resolved, serving, shutdownController);
+  let serving: Serving;
   try {
-    server.installSignals(shim);
+    serving = await listen(shim, resolved, shutdownController.signal);
   } catch (error) {
-    await server.close();
-    throw new TypeError(
-      `Cannot serve as 'signals' names a signal ${shim.runtime} cannot listen for: ${
-        (error as Error)?.message
-      }`,
-      { cause: error },
-    );
+    signals.remove();
+    throw error;
   }
+  const server = new LastcallServer(shim.runtime, resolved, serving, shutdownController);
+  server.takeSignals(signals);
   return server;
 }
 
@@ -1843,13 +1880,15 @@ async function listen(
       : _healthCheck(resolved.health, shutdown);
     return await shim.serveNodeServer(resolved.server, { hostname, port, shutdown, health });
   } catch (error) {
-    if ((error as { code?: unknown })?.code !== "EADDRINUSE") throw error;
-    throw Object.assign(
-      new Error(`Cannot listen on ${hostname}:${port}: the address is in use (EADDRINUSE)`, {
-        cause: error,
-      }),
-      { code: "EADDRINUSE" },
-    );
+    if (error instanceof TypeError && error.message.startsWith("Cannot serve")) throw error;
+    // The runtime's own error, named the same way everywhere: the address, and
+    // its code where it has one (Deno gives none for a name it cannot resolve).
+    const code = (error as { code?: unknown })?.code;
+    const reason = code === "EADDRINUSE"
+      ? "the address is in use (EADDRINUSE)"
+      : String((error as Error)?.message ?? error);
+    const failure = new Error(`Cannot listen on ${hostname}:${port}: ${reason}`, { cause: error });
+    throw typeof code === "string" ? Object.assign(failure, { code }) : failure;
   }
 }
 
@@ -3510,10 +3549,14 @@ function _serveBunHttp(options: HttpServeOptions): Promise<Serving> {
   });
   let stopped: Promise<void> | undefined;
   const drainRequests = async (signal: AbortSignal): Promise<DrainCounts> => {
-    // With no request in flight, whatever still holds stop() is a connection
-    // that never completed a request (a client trickling its headers): it
-    // reached no handler, so it closes now rather than at the deadline.
-    if (server.pendingRequests === 0) void server.stop(true);
+    const started = inFlightAtShutdown + startedDuringShutdown;
+    if (server.pendingRequests === 0) {
+      // No request in flight: whatever still holds stop() is a connection
+      // that never completed a request (a client trickling its headers). It
+      // reached no handler, so it closes now rather than at the deadline.
+      await _atMost(server.stop(true), NATIVE_STOP_WAIT_MS);
+      return { closedIdle: 0, drained: started, forced: 0 };
+    }
     let forced = 0;
     let drainedInTime = false;
     await Promise.race([stopped?.then(() => drainedInTime = true), _untilAborted(signal)]);
@@ -3522,8 +3565,7 @@ function _serveBunHttp(options: HttpServeOptions): Promise<Serving> {
       forced = Math.max(server.pendingRequests, 1);
       await _atMost(server.stop(true), NATIVE_STOP_WAIT_MS);
     }
-    const drained = Math.max(0, inFlightAtShutdown + startedDuringShutdown - forced);
-    return { closedIdle: 0, drained, forced };
+    return { closedIdle: 0, drained: Math.max(0, started - forced), forced };
   };
   return Promise.resolve({
     addr: { hostname: server.hostname, port: server.port },

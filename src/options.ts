@@ -62,8 +62,8 @@ function duration(name: string, value: unknown, fallback: number, allowInfinity:
 
 function resolveBase(options: Record<string, unknown>): ResolvedBase {
   const { hostname, port = 0, signals = DEFAULT_SIGNALS, onError } = options;
-  if (hostname !== undefined && typeof hostname !== "string") {
-    throw invalid("hostname", "a string", hostname);
+  if (hostname !== undefined && (typeof hostname !== "string" || hostname === "")) {
+    throw invalid("hostname", "a non-empty host name or address", hostname);
   }
   if (typeof port !== "number") throw invalid("port", "a number", port);
   if (!Number.isInteger(port) || port < 0 || port > 65_535) {

@@ -82,15 +82,10 @@ class LastcallServer implements Server {
     return this.#shutdownController.signal;
   }
 
-  installSignals(shim: Shim): void {
-    let received = 0;
-    const onSignal = (): void => {
-      received++;
-      if (received === 1) void this.shutdown();
-      else void this.close();
-    };
-    const removers = this.#options.signals.map((signal) => shim.onSignal(signal, onSignal));
-    this.#removeSignals = () => removers.forEach((remove) => remove());
+  /** Hands the process signals to this server; they are removed once it is down. */
+  takeSignals(signals: ProcessSignals): void {
+    this.#removeSignals = () => signals.remove();
+    signals.attach(this);
   }
 
   shutdown(deadline?: AbortSignal | number): Promise<ShutdownResult> {
@@ -144,6 +139,51 @@ class LastcallServer implements Server {
 }
 
 /**
+ * The process signals of one server, installed before it listens so that
+ * none is missed: the first calls `shutdown()`, any later one `close()`.
+ */
+class ProcessSignals {
+  readonly #removers: Array<() => void> = [];
+  #received = 0;
+  #server: Server | undefined;
+
+  /** @throws {TypeError} When the runtime cannot listen for one of `names`. */
+  constructor(shim: Shim, names: readonly string[]) {
+    const onSignal = (): void => {
+      this.#received++;
+      this.#dispatch();
+    };
+    try {
+      for (const name of names) this.#removers.push(shim.onSignal(name, onSignal));
+    } catch (error) {
+      this.remove();
+      throw new TypeError(
+        `Cannot serve as 'signals' names a signal ${shim.runtime} cannot listen for: ${
+          (error as Error)?.message
+        }`,
+        { cause: error },
+      );
+    }
+  }
+
+  /** From now on signals go to `server`, those received while it was starting included. */
+  attach(server: Server): void {
+    this.#server = server;
+    this.#dispatch();
+  }
+
+  remove(): void {
+    for (const remove of this.#removers.splice(0)) remove();
+  }
+
+  #dispatch(): void {
+    if (this.#server === undefined || this.#received === 0) return;
+    void this.#server.shutdown();
+    if (this.#received > 1) void this.#server.close();
+  }
+}
+
+/**
  * Listens first (a listen error rejects here, leaving nothing behind), then
  * serves until shutdown: Go's `net/http` Shutdown and Close for raw TCP
  * protocols and HTTP, on Node, Deno and Bun. The first SIGINT or SIGTERM
@@ -183,20 +223,17 @@ export async function serveAndShutdown(
 ): Promise<Server> {
   const resolved = _resolveOptions(options);
   const shim = await loadShim();
+  const signals = new ProcessSignals(shim, resolved.signals);
   const shutdownController = new AbortController();
-  const serving = await listen(shim, resolved, shutdownController.signal);
-  const server = new LastcallServer(shim.runtime, resolved, serving, shutdownController);
+  let serving: Serving;
   try {
-    server.installSignals(shim);
+    serving = await listen(shim, resolved, shutdownController.signal);
   } catch (error) {
-    await server.close();
-    throw new TypeError(
-      `Cannot serve as 'signals' names a signal ${shim.runtime} cannot listen for: ${
-        (error as Error)?.message
-      }`,
-      { cause: error },
-    );
+    signals.remove();
+    throw error;
   }
+  const server = new LastcallServer(shim.runtime, resolved, serving, shutdownController);
+  server.takeSignals(signals);
   return server;
 }
 
@@ -223,12 +260,14 @@ async function listen(
       : _healthCheck(resolved.health, shutdown);
     return await shim.serveNodeServer(resolved.server, { hostname, port, shutdown, health });
   } catch (error) {
-    if ((error as { code?: unknown })?.code !== "EADDRINUSE") throw error;
-    throw Object.assign(
-      new Error(`Cannot listen on ${hostname}:${port}: the address is in use (EADDRINUSE)`, {
-        cause: error,
-      }),
-      { code: "EADDRINUSE" },
-    );
+    if (error instanceof TypeError && error.message.startsWith("Cannot serve")) throw error;
+    // The runtime's own error, named the same way everywhere: the address, and
+    // its code where it has one (Deno gives none for a name it cannot resolve).
+    const code = (error as { code?: unknown })?.code;
+    const reason = code === "EADDRINUSE"
+      ? "the address is in use (EADDRINUSE)"
+      : String((error as Error)?.message ?? error);
+    const failure = new Error(`Cannot listen on ${hostname}:${port}: ${reason}`, { cause: error });
+    throw typeof code === "string" ? Object.assign(failure, { code }) : failure;
   }
 }

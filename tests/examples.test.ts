@@ -87,26 +87,28 @@ async function echoThenClose(port: number): Promise<{ closed: Promise<number> }>
   return { closed };
 }
 
-test("ws recipe: SIGTERM closes the client with 1001, the socket drains, exit 0", async (t) => {
-  const { child, port } = await startHttp(t, "ws");
+/** A WebSocket recipe: echo, SIGTERM, the client sees 1001, one socket drained, exit 0. */
+async function webSocketRecipe(t: TestContext, name: string, printedAs: string): Promise<void> {
+  const { child, port } = await startHttp(t, name);
   const { closed } = await echoThenClose(port);
   child.signal("SIGTERM");
   assert.equal(await closed, 1001);
   const exit = await child.exit();
   assert.equal(exit.code, 0, exit.stderr);
-  assert.match(exit.stdout, /ws down: \{"graceful":true,"closedIdle":0,"drained":1,"forced":0/);
+  assert.match(
+    exit.stdout,
+    new RegExp(`${printedAs} down: \\{"graceful":true,"closedIdle":0,"drained":1,"forced":0`),
+  );
+}
+
+test("ws recipe: SIGTERM closes the client with 1001, the socket drains, exit 0", async (t) => {
+  await webSocketRecipe(t, "ws", "ws");
 }, { skip: noNodeHttpServer });
 
 test(
   "websocket-echo recipe: SIGTERM sends 1001 going away, the socket drains, exit 0",
   async (t) => {
-    const { child, port } = await startHttp(t, "websocket-echo");
-    const { closed } = await echoThenClose(port);
-    child.signal("SIGTERM");
-    assert.equal(await closed, 1001);
-    const exit = await child.exit();
-    assert.equal(exit.code, 0, exit.stderr);
-    assert.match(exit.stdout, /echo down: \{"graceful":true,"closedIdle":0,"drained":1,"forced":0/);
+    await webSocketRecipe(t, "websocket-echo", "echo");
   },
   { skip: runtime === "node" && "Node's fetch mode has no upgrade: the ws recipe covers Node" },
 );

@@ -104,10 +104,14 @@ export function _serveBunHttp(options: HttpServeOptions): Promise<Serving> {
   });
   let stopped: Promise<void> | undefined;
   const drainRequests = async (signal: AbortSignal): Promise<DrainCounts> => {
-    // With no request in flight, whatever still holds stop() is a connection
-    // that never completed a request (a client trickling its headers): it
-    // reached no handler, so it closes now rather than at the deadline.
-    if (server.pendingRequests === 0) void server.stop(true);
+    const started = inFlightAtShutdown + startedDuringShutdown;
+    if (server.pendingRequests === 0) {
+      // No request in flight: whatever still holds stop() is a connection
+      // that never completed a request (a client trickling its headers). It
+      // reached no handler, so it closes now rather than at the deadline.
+      await _atMost(server.stop(true), NATIVE_STOP_WAIT_MS);
+      return { closedIdle: 0, drained: started, forced: 0 };
+    }
     let forced = 0;
     let drainedInTime = false;
     await Promise.race([stopped?.then(() => drainedInTime = true), _untilAborted(signal)]);
@@ -116,8 +120,7 @@ export function _serveBunHttp(options: HttpServeOptions): Promise<Serving> {
       forced = Math.max(server.pendingRequests, 1);
       await _atMost(server.stop(true), NATIVE_STOP_WAIT_MS);
     }
-    const drained = Math.max(0, inFlightAtShutdown + startedDuringShutdown - forced);
-    return { closedIdle: 0, drained, forced };
+    return { closedIdle: 0, drained: Math.max(0, started - forced), forced };
   };
   return Promise.resolve({
     addr: { hostname: server.hostname, port: server.port },

@@ -1,0 +1,56 @@
+// Signals at awkward moments: during startup, in a burst, SIGINT then SIGTERM.
+// One shutdown each time, the second signal forces, nothing unhandled, and
+// the process exits 0 by itself.
+
+import assert from "node:assert/strict";
+import http from "node:http";
+import process from "node:process";
+import { fixture, runtime, test, type TestContext } from "./_harness.ts";
+import { Child } from "./_process.ts";
+
+/** Starts the request mode of the fixture with one request in flight. */
+async function inFlight(t: TestContext): Promise<Child> {
+  const child = new Child(fixture("signals"), ["request"]);
+  t.cleanup(() => void child.process.kill("SIGKILL"));
+  const port = Number((await child.waitForOutput(/ready (\d+)/))[1]);
+  const request = http.get({ host: "127.0.0.1", port, agent: false });
+  request.on("error", () => {}); // forced: cut, or a 503 on Deno
+  request.on("response", (response) => response.resume());
+  await child.waitForOutput(/handling/);
+  return child;
+}
+
+function assertOneForcedShutdown(exit: { code: number | null; stdout: string; stderr: string }) {
+  assert.equal(exit.code, 0, exit.stderr);
+  assert.equal(exit.stdout.match(/down /g)?.length, 1, exit.stdout);
+  assert.match(exit.stdout, /down \{"graceful":false,.*"forced":1/);
+  assert.doesNotMatch(exit.stdout + exit.stderr, /unhandled/i);
+}
+
+test("signals: a burst of 100 SIGTERMs is one shutdown, forced by the second; exit 0", async (t) => {
+  const child = await inFlight(t);
+  for (let i = 0; i < 100; i++) process.kill(child.process.pid!, "SIGTERM");
+  assertOneForcedShutdown(await child.exit());
+});
+
+test("signals: SIGINT then SIGTERM: one shutdown, the second forces; exit 0", async (t) => {
+  const child = await inFlight(t);
+  child.signal("SIGINT");
+  child.signal("SIGTERM");
+  assertOneForcedShutdown(await child.exit());
+});
+
+test(
+  "signals: SIGTERM while serveAndShutdown is still listening shuts the server down; exit 0",
+  async (t) => {
+    const child = new Child(fixture("signals"), ["during-listen"]);
+    t.cleanup(() => void child.process.kill("SIGKILL"));
+    const exit = await child.exit();
+    assert.equal(exit.code, 0, exit.stderr);
+    assert.match(exit.stdout, /ready \d+/);
+    assert.match(exit.stdout, /down \{"graceful":true/);
+  },
+  {
+    skip: runtime === "deno" && "Deno refuses { server }, the way this test reaches into listen()",
+  },
+);
