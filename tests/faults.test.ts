@@ -3,10 +3,12 @@
 
 import fc from "fast-check";
 import assert from "node:assert/strict";
+import { readdirSync } from "node:fs";
 import http from "node:http";
 import net from "node:net";
+import process from "node:process";
 import { type HttpOptions, serveAndShutdown } from "../mod.ts";
-import { counter, tryConnect } from "./_client.ts";
+import { counter, tryConnect, within } from "./_client.ts";
 import { fixture, runtime, test } from "./_harness.ts";
 import { Child } from "./_process.ts";
 
@@ -168,3 +170,87 @@ test(
       && "Deno 2.9.6: shutdown() cancels the body at once and reports it done, but keeps the connection, and the process, until the client reads or leaves (docs/runtimes.md)",
   },
 );
+
+/** Open file descriptors of this process (Linux). */
+function openDescriptors(): number {
+  return readdirSync("/proc/self/fd").length;
+}
+
+/** Heap in use after a full collection, where the runtime lets a test ask for one. */
+function heapAfterGc(): number | undefined {
+  const bun = (globalThis as { Bun?: { gc(force: boolean): void } }).Bun;
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (bun) bun.gc(true);
+  else if (gc) gc();
+  else return undefined;
+  return process.memoryUsage().heapUsed;
+}
+
+test("15 serve/shutdown cycles with 100 keep-alive connections each leave no descriptor behind", async () => {
+  const fds: number[] = [];
+  const heaps: Array<number | undefined> = [];
+  for (let cycle = 0; cycle < 15; cycle++) {
+    const server = await serveAndShutdown({
+      hostname: "127.0.0.1",
+      signals: false,
+      fetch: () => new Response("ok\n"),
+    });
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 100 });
+    const clientsClosed: Promise<unknown>[] = [];
+    await Promise.all(Array.from({ length: 100 }, () =>
+      new Promise<void>((resolve, reject) => {
+        const request = http.get(
+          { host: "127.0.0.1", port: server.addr.port, agent },
+          (response) => {
+            response.resume();
+            response.on("end", () => resolve());
+          },
+        );
+        request.on("error", reject);
+        request.on("socket", (socket) => {
+          clientsClosed.push(new Promise((closed) => socket.once("close", closed)));
+        });
+      })));
+    const result = await server.shutdown(2_000);
+    assert.equal(result.forced, 0);
+    agent.destroy();
+    await within(Promise.all(clientsClosed), "the client sockets to close");
+    fds.push(openDescriptors());
+    heaps.push(heapAfterGc());
+  }
+  // Where it was after the second cycle. Deno 2.9.6 opens two sockets of its
+  // own once, at some moment during the run, and keeps them: allowed there
+  // (a leak grows every cycle, which this still catches).
+  const allowance = runtime === "deno" ? 2 : 0;
+  assert.ok(fds[14]! <= fds[1]! + allowance, `descriptors after each cycle: ${fds.join(", ")}`);
+  if (heaps[1] !== undefined) {
+    const grew = (heaps[14]! - heaps[1]!) / 1024 / 1024;
+    assert.ok(grew < 5, `heap grew ${grew.toFixed(1)} MiB over 13 cycles`);
+  }
+});
+
+test("tcp: a client pipelining 10 MB of commands without reading is bounded, then forced; exit 0", async (t) => {
+  const child = new Child(fixture("tcp_flood"));
+  t.cleanup(() => void child.process.kill("SIGKILL"));
+  const port = Number((await child.waitForOutput(/ready (\d+)/))[1]);
+  const flood = new TextEncoder().encode("PING\r\n".repeat(Math.ceil((10 * 1024 * 1024) / 6)));
+  const client = net.connect(port, "127.0.0.1");
+  client.on("error", () => {});
+  t.cleanup(() => void client.destroy());
+  await new Promise<void>((resolve) => client.once("connect", resolve));
+  client.pause(); // and never read a reply
+  client.write(flood);
+  const signalled = performance.now();
+  child.signal("SIGTERM");
+  const exit = await child.exit(3_000);
+  const tookMs = performance.now() - signalled;
+  assert.equal(exit.code, 0, exit.stderr);
+  assert.ok(tookMs >= 700 && tookMs < 1_300, `exited ${Math.round(tookMs)} ms after SIGTERM`);
+  // Forced while its handler waits to write; or, if the drain caught it
+  // between two chunks, closed behind its last reply and lingering until the
+  // deadline, which counts drained (its replies were handed over).
+  const result = JSON.parse(/down (\{.*\})/.exec(exit.stdout)![1]);
+  assert.equal(result.forced + result.drained, 1, exit.stdout);
+  const peak = Number(/peak (\d+)/.exec(exit.stdout)![1]);
+  assert.ok(peak < 200, `peak resident memory ${peak} MiB`);
+});
