@@ -32,7 +32,8 @@ function version(command) {
 /**
  * Each runtime: a label, how to start a script, which test entry it runs, and
  * its version (undefined when missing). Node 20 runs the compiled tests against
- * the built npm output in dist/; the others run the TypeScript sources.
+ * the built npm output in dist/; the others run the TypeScript sources. Node
+ * and Deno run with --expose-gc, so the heap checks can force a collection.
  */
 export function runtimes() {
   const node20 = machineNode();
@@ -40,9 +41,14 @@ export function runtimes() {
   const deno = join(root, "node_modules/.bin/deno");
   const bun = join(root, "node_modules/.bin/bun");
   const list = [
-    { label: "node20", command: node20, args: [], entry: ".build/tests/run.js" },
-    { label: "node24", command: node24, args: [], entry: "tests/run.ts" },
-    { label: "deno", command: deno, args: ["run", "-A"], entry: "tests/run.ts" },
+    { label: "node20", command: node20, args: ["--expose-gc"], entry: ".build/tests/run.js" },
+    { label: "node24", command: node24, args: ["--expose-gc"], entry: "tests/run.ts" },
+    {
+      label: "deno",
+      command: deno,
+      args: ["run", "-A", "--v8-flags=--expose-gc"],
+      entry: "tests/run.ts",
+    },
     { label: "bun", command: bun, args: [], entry: "tests/run.ts" },
   ];
   for (const runtime of list) {

@@ -43,6 +43,7 @@ export interface DenoHttpServer {
   readonly addr: DenoNetAddr;
   readonly finished: Promise<void>;
   shutdown(): Promise<void>;
+  unref(): void;
 }
 
 export interface DenoServeOptions {
