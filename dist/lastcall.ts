@@ -2905,6 +2905,7 @@ interface DenoHttpServer {
   readonly addr: DenoNetAddr;
   readonly finished: Promise<void>;
   shutdown(): Promise<void>;
+  unref(): void;
 }
 
 interface DenoServeOptions {
@@ -3086,6 +3087,10 @@ function _serveDenoHttp(options: HttpServeOptions): Promise<Serving> {
       // With nothing in flight Deno's shutdown ends at once; a body sent
       // before shutdown began cannot be cut, so do not wait on it long.
       await _atMost(shuttingDown, NATIVE_STOP_WAIT_MS);
+      // Whatever Deno still holds now (a connection whose client stopped
+      // reading, kept after its body was cancelled) must not keep the
+      // process alive: the drain is over.
+      server.unref();
       return _sumCounts(requests, upgraded);
     },
   });

@@ -5,7 +5,7 @@
 import type { DrainCounts } from "../../shim.ts";
 
 /** Close code 1001: the endpoint is going away (RFC 6455, 7.4.1). */
-export const GOING_AWAY = 1001;
+const GOING_AWAY = 1001;
 
 /** One upgraded socket, as the registry drives it. */
 export interface TrackedWebSocket {
