@@ -2286,11 +2286,11 @@ function _wrapBody(response: Response, onEnd: () => void = () => {}): WrappedBod
  */
 class RequestShutdowns {
   /** The server's own signal: aborts when shutdown begins. */
-  readonly server: AbortSignal;
+  readonly #server: AbortSignal;
   readonly #live = new Set<AbortController>();
 
   constructor(shutdown: AbortSignal) {
-    this.server = shutdown;
+    this.#server = shutdown;
     shutdown.addEventListener("abort", () => {
       for (const controller of this.#live) controller.abort(shutdown.reason);
       this.#live.clear();
@@ -2304,7 +2304,7 @@ class RequestShutdowns {
    */
   signal(untilOver: (end: () => void) => boolean): AbortSignal {
     const controller = new AbortController();
-    if (this.server.aborted) controller.abort(this.server.reason);
+    if (this.#server.aborted) controller.abort(this.#server.reason);
     else if (untilOver(() => this.#live.delete(controller))) this.#live.add(controller);
     return controller.signal;
   }
@@ -2352,8 +2352,8 @@ abstract class BodyScopedRequestInfo implements ShimRequestInfo {
     if (this.#end !== undefined) void closed.then(this.#end);
   }
 
-  /** Cuts the response's body at the deadline, once {@linkcode finish} wrapped it. */
-  cut: () => void = () => {};
+  /** Cuts the response's body at the deadline; set once {@linkcode finish} wrapped it. */
+  cut: (() => void) | undefined;
 
   /** The response to send: once the handler read its signal, one that ends it with its body. */
   finish(response: Response): Response {
@@ -2984,6 +2984,8 @@ class DenoRequestInfo extends BodyScopedRequestInfo {
 interface InFlight {
   /** Ends it at the deadline, where that is possible. */
   cut: () => void;
+  /** Its body already passes through lastcall (its request read info.shutdown). */
+  wrapped?: boolean;
 }
 
 /**
@@ -3006,11 +3008,11 @@ function _serveDenoHttp(options: HttpServeOptions): Promise<Serving> {
     if (shutdown.aborted) counts.drained++;
     if (inFlight.size === 0) wakeDrain?.();
   };
-  /** Once shutdown began: Connection: close, and a body the deadline can cut. */
+  /** Once shutdown began: Connection: close, and a body the deadline can cut (if not yet). */
   const prepare = (response: Response, isHead: boolean, entry: InFlight): Response => {
     if (!shutdown.aborted || response.status === SWITCHING_PROTOCOLS) return response;
     response = _withConnectionClose(response);
-    if (response.body === null || isHead) return response;
+    if (response.body === null || isHead || entry.wrapped) return response;
     const cuttable = _wrapBody(response);
     entry.cut = cuttable.cut;
     return cuttable.response;
@@ -3018,7 +3020,10 @@ function _serveDenoHttp(options: HttpServeOptions): Promise<Serving> {
   /** The response as the request's scope sends it; its body cuttable if it was wrapped. */
   const send = (info: DenoRequestInfo, response: Response, entry: InFlight): Response => {
     const sent = info.finish(response);
-    entry.cut = info.cut;
+    if (info.cut !== undefined) {
+      entry.cut = info.cut;
+      entry.wrapped = true;
+    }
     return sent;
   };
   const shutdowns = new RequestShutdowns(shutdown);

@@ -13,11 +13,11 @@ import { _wrapBody } from "./wrapped_body.ts";
  */
 export class RequestShutdowns {
   /** The server's own signal: aborts when shutdown begins. */
-  readonly server: AbortSignal;
+  readonly #server: AbortSignal;
   readonly #live = new Set<AbortController>();
 
   constructor(shutdown: AbortSignal) {
-    this.server = shutdown;
+    this.#server = shutdown;
     shutdown.addEventListener("abort", () => {
       for (const controller of this.#live) controller.abort(shutdown.reason);
       this.#live.clear();
@@ -31,7 +31,7 @@ export class RequestShutdowns {
    */
   signal(untilOver: (end: () => void) => boolean): AbortSignal {
     const controller = new AbortController();
-    if (this.server.aborted) controller.abort(this.server.reason);
+    if (this.#server.aborted) controller.abort(this.#server.reason);
     else if (untilOver(() => this.#live.delete(controller))) this.#live.add(controller);
     return controller.signal;
   }
@@ -79,8 +79,8 @@ export abstract class BodyScopedRequestInfo implements ShimRequestInfo {
     if (this.#end !== undefined) void closed.then(this.#end);
   }
 
-  /** Cuts the response's body at the deadline, once {@linkcode finish} wrapped it. */
-  cut: () => void = () => {};
+  /** Cuts the response's body at the deadline; set once {@linkcode finish} wrapped it. */
+  cut: (() => void) | undefined;
 
   /** The response to send: once the handler read its signal, one that ends it with its body. */
   finish(response: Response): Response {

@@ -69,6 +69,8 @@ class DenoRequestInfo extends BodyScopedRequestInfo {
 interface InFlight {
   /** Ends it at the deadline, where that is possible. */
   cut: () => void;
+  /** Its body already passes through lastcall (its request read info.shutdown). */
+  wrapped?: boolean;
 }
 
 /**
@@ -91,11 +93,11 @@ export function _serveDenoHttp(options: HttpServeOptions): Promise<Serving> {
     if (shutdown.aborted) counts.drained++;
     if (inFlight.size === 0) wakeDrain?.();
   };
-  /** Once shutdown began: Connection: close, and a body the deadline can cut. */
+  /** Once shutdown began: Connection: close, and a body the deadline can cut (if not yet). */
   const prepare = (response: Response, isHead: boolean, entry: InFlight): Response => {
     if (!shutdown.aborted || response.status === SWITCHING_PROTOCOLS) return response;
     response = _withConnectionClose(response);
-    if (response.body === null || isHead) return response;
+    if (response.body === null || isHead || entry.wrapped) return response;
     const cuttable = _wrapBody(response);
     entry.cut = cuttable.cut;
     return cuttable.response;
@@ -103,7 +105,10 @@ export function _serveDenoHttp(options: HttpServeOptions): Promise<Serving> {
   /** The response as the request's scope sends it; its body cuttable if it was wrapped. */
   const send = (info: DenoRequestInfo, response: Response, entry: InFlight): Response => {
     const sent = info.finish(response);
-    entry.cut = info.cut;
+    if (info.cut !== undefined) {
+      entry.cut = info.cut;
+      entry.wrapped = true;
+    }
     return sent;
   };
   const shutdowns = new RequestShutdowns(shutdown);
