@@ -24,6 +24,7 @@ export type {
   RequestInfo,
   Server,
   TcpOptions,
+  TlsCertificate,
   WebSocketUpgrade,
   WebSocketUpgradeOptions,
 } from "./src/types.ts";

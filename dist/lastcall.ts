@@ -9,6 +9,7 @@
  */
 
 import http from "node:http";
+import http2 from "node:http2";
 import net from "node:net";
 import process from "node:process";
 import tls from "node:tls";
@@ -756,12 +757,26 @@ interface Addr {
   port: number;
 }
 
+/** A certificate chain and its private key, both PEM text (the files' contents, not their paths). */
+export interface TlsCertificate {
+  /** The certificate chain, PEM: `-----BEGIN CERTIFICATE-----`, leaf first. */
+  cert: string;
+  /** The private key, PEM. */
+  key: string;
+}
+
 /** Options every kind of server takes. */
 export interface BaseOptions {
   /** Where to listen. Default `"0.0.0.0"`, all IPv4 interfaces, on every runtime; `"::"` adds IPv6. */
   hostname?: string;
   /** The port; 0 picks a free one. Default 0. */
   port?: number;
+  /**
+   * Serve over TLS. With `fetch`, HTTP/2 and HTTP/1.1 are offered by ALPN on
+   * every runtime; with `connection`, each `Conn` is a TLS connection. A
+   * `server` brings its own TLS.
+   */
+  tls?: TlsCertificate;
   /**
    * Process signals that shut the server down: the first calls
    * `shutdown(gracePeriod)`, the second `close()`. `false` installs none.
@@ -877,6 +892,8 @@ export interface NodeServerOptions extends BaseOptions {
   fetch?: never;
   /** Only one mode at a time: not with `server`. */
   connection?: never;
+  /** A server brings its own TLS: create it with `https.createServer` or `http2.createSecureServer`. */
+  tls?: never;
 }
 
 /**
@@ -954,6 +971,7 @@ export interface Server extends AsyncDisposable {
 interface ResolvedBase {
   hostname: string;
   port: number;
+  tls: TlsCertificate | undefined;
   signals: readonly string[];
   gracePeriod: number;
   drainDelay: number;
@@ -1015,6 +1033,8 @@ interface TcpListener {
 interface TcpListenOptions {
   hostname: string;
   port: number;
+  /** Serve over TLS with this certificate; each accepted socket is then a TLS one. */
+  tls: TlsCertificate | undefined;
   /** Called with each accepted connection. */
   accept: (socket: RawSocket) => void;
 }
@@ -1069,13 +1089,15 @@ type HealthCheck = (method: string, url: string) => HealthAnswer | undefined;
 interface HttpServeOptions {
   hostname: string;
   port: number;
+  /** Serve HTTPS with this certificate, offering HTTP/2 and HTTP/1.1 by ALPN. */
+  tls: TlsCertificate | undefined;
   /** Aborts when shutdown begins: from then on every response carries `Connection: close`. */
   shutdown: AbortSignal;
   handler: HttpHandler;
 }
 
 /** What a shim needs to serve an existing node:http, node:https or node:net server. */
-interface NodeServerServeOptions extends Omit<HttpServeOptions, "handler"> {
+interface NodeServerServeOptions extends Omit<HttpServeOptions, "handler" | "tls"> {
   /** Answered before the app's own request listeners, on HTTP servers. */
   health: HealthCheck | undefined;
 }
@@ -1097,6 +1119,31 @@ interface Shim {
   serveNodeServer?(server: unknown, options: NodeServerServeOptions): Promise<Serving>;
   /** Calls `handler` on each delivery of the process signal; returns the remover. */
   onSignal(signal: string, handler: () => void): () => void;
+}
+
+/**
+ * The error for a certificate or key the runtime refused, keeping the
+ * runtime's own as `cause`.
+ */
+function _tlsError(cause: unknown): Error {
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  return new Error(
+    `Cannot serve over TLS as 'tls' holds no usable certificate and key: ${reason}`,
+    { cause },
+  );
+}
+
+/**
+ * Runs a runtime's listen call, which with `tls` also loads the certificate:
+ * a failure other than the port's is reported as the certificate's.
+ */
+function _listenWithTls<T>(tls: TlsCertificate | undefined, listen: () => T): T {
+  try {
+    return listen();
+  } catch (error) {
+    if (tls === undefined || (error as { code?: unknown })?.code === "EADDRINUSE") throw error;
+    throw _tlsError(error);
+  }
 }
 
 /** An error for use of a connection after it closed. */
@@ -1432,7 +1479,7 @@ async function _serveTcp(
   options: ResolvedOptions & { mode: "connection" },
   shutdown: AbortSignal,
 ): Promise<Serving> {
-  const { hostname, port, connection } = options;
+  const { hostname, port, tls, connection } = options;
   const tracker = _trackerFor(shutdown);
   const conns = new Set<TcpConn>();
   const accept = (socket: RawSocket): void => {
@@ -1449,7 +1496,7 @@ async function _serveTcp(
     };
     void serve();
   };
-  const listener = await shim.listenTcp({ hostname, port, accept });
+  const listener = await shim.listenTcp({ hostname, port, tls, accept });
   return _trackedServing(
     listener.addr,
     tracker,
@@ -1474,6 +1521,7 @@ const KNOWN_KEYS = new Set<string>([
   ...MODES,
   "hostname",
   "port",
+  "tls",
   "signals",
   "gracePeriod",
   "drainDelay",
@@ -1514,6 +1562,26 @@ function duration(name: string, value: unknown, fallback: number, allowInfinity:
   return value;
 }
 
+/** `tls`: PEM text for both parts, or a TypeError that says what is wrong. */
+function checkTls(tls: unknown): TlsCertificate | undefined {
+  if (tls === undefined) return undefined;
+  if (typeof tls !== "object" || tls === null || Array.isArray(tls)) {
+    throw invalid("tls", "an object { cert, key } of PEM text", tls);
+  }
+  const { cert, key } = tls as Record<string, unknown>;
+  for (const [name, value] of [["tls.cert", cert], ["tls.key", key]] as const) {
+    if (typeof value !== "string") throw invalid(name, "PEM text (a string)", value);
+    if (!value.includes("-----BEGIN ")) {
+      throw new TypeError(
+        `Cannot serve as '${name}' must be PEM text, the file's contents rather than its path: received ${
+          describe(value.length > 60 ? value.slice(0, 60) + "..." : value)
+        }`,
+      );
+    }
+  }
+  return { cert: cert as string, key: key as string };
+}
+
 function resolveBase(options: Record<string, unknown>): ResolvedBase {
   const { hostname, port = 0, signals = DEFAULT_SIGNALS, onError } = options;
   if (hostname !== undefined && (typeof hostname !== "string" || hostname === "")) {
@@ -1537,6 +1605,7 @@ function resolveBase(options: Record<string, unknown>): ResolvedBase {
   return {
     hostname: hostname ?? DEFAULT_HOSTNAME,
     port,
+    tls: checkTls(options.tls),
     signals: signals === false ? [] : signals as readonly string[],
     gracePeriod: duration("gracePeriod", options.gracePeriod, DEFAULT_GRACE_PERIOD_MS, true),
     drainDelay: duration("drainDelay", options.drainDelay, 0, false),
@@ -1587,6 +1656,11 @@ function _resolveOptions(
   }
   if (health !== undefined && (typeof health !== "string" || !health.startsWith("/"))) {
     throw invalid("health", "a path starting with \"/\"", health);
+  }
+  if (raw.tls !== undefined && mode === "server") {
+    throw new TypeError(
+      "Cannot serve as 'tls' is for 'fetch' and 'connection': a 'server' brings its own TLS (https.createServer or http2.createSecureServer with cert and key)",
+    );
   }
   const base = resolveBase(raw);
   if (mode === "fetch") {
@@ -1863,12 +1937,12 @@ async function listen(
   resolved: ResolvedOptions,
   shutdown: AbortSignal,
 ): Promise<Serving> {
-  const { hostname, port } = resolved;
+  const { hostname, port, tls } = resolved;
   try {
     if (resolved.mode === "connection") return await _serveTcp(shim, resolved, shutdown);
     if (resolved.mode === "fetch") {
       const handler = _httpHandler(resolved, shutdown);
-      return await shim.serveHttp({ hostname, port, handler, shutdown });
+      return await shim.serveHttp({ hostname, port, tls, handler, shutdown });
     }
     if (shim.serveNodeServer === undefined) {
       throw new TypeError(
@@ -1880,7 +1954,7 @@ async function listen(
       : _healthCheck(resolved.health, shutdown);
     return await shim.serveNodeServer(resolved.server, { hostname, port, shutdown, health });
   } catch (error) {
-    if (error instanceof TypeError && error.message.startsWith("Cannot serve")) throw error;
+    if (error instanceof Error && error.message.startsWith("Cannot serve")) throw error;
     // The runtime's own error, named the same way everywhere: the address, and
     // its code where it has one (Deno gives none for a name it cannot resolve).
     const code = (error as { code?: unknown })?.code;
@@ -1906,14 +1980,94 @@ function _plainHostname(hostname: string | undefined): string {
     : hostname;
 }
 
+// ---- src/runtime/_shared/http2_sessions.ts ----
+
+// HTTP/2 sessions of a node:http2 server as tracked connections: a session is
+// active while it has a stream open. Draining sends every session GOAWAY
+// (NO_ERROR) through Node's own graceful close, so the streams already open
+// finish, new ones are refused by the protocol, and each session closes when
+// its last stream ends; the deadline destroys the rest.
+
+
+/** What the serving needs of the sessions of one server. */
+interface Http2Sessions {
+  /** GOAWAY to every session: each closes as soon as its last stream ends. */
+  goAway(): void;
+  /** Destroys every session still open (the deadline passed). */
+  destroyAll(): void;
+}
+
+/** Tracks the sessions `server` opens from now on, in `tracker`. */
+function _trackSessions(server: http2.Http2Server, tracker: Tracker): Http2Sessions {
+  const sessions = new Set<http2.ServerHttp2Session>();
+  server.on("session", (session: http2.ServerHttp2Session) => {
+    sessions.add(session);
+    // Closing an idle session (drain) is Node's graceful close: GOAWAY, then FIN.
+    const conn = tracker.track({ close: () => session.close() });
+    let open = 0;
+    const streamClosed = (): void => {
+      if (--open === 0) conn.idle();
+    };
+    session.on("stream", (stream: http2.ServerHttp2Stream) => {
+      if (open++ === 0) conn.active();
+      stream.once("close", streamClosed);
+    });
+    session.once("close", () => {
+      sessions.delete(session);
+      conn.closed();
+    });
+  });
+  return {
+    goAway: () => sessions.forEach((session) => session.close()),
+    destroyAll: () => sessions.forEach((session) => session.destroy()),
+  };
+}
+
+// ---- src/runtime/_shared/tls_handshakes.ts ----
+
+// Connections of a node:tls based server (https, http2 secure) still in their
+// TLS handshake. Node's HTTP servers see a connection only once its handshake
+// is over, so neither they nor `closeIdleConnections()` ever close one that
+// stalls before it: lastcall closes those with the idle ones.
+
+
+/** A TLS socket wrapping an accepted one keeps it here (Node's internal name, stable since v0.11). */
+type WrappingSocket = tls.TLSSocket & { _parent?: net.Socket };
+
+/**
+ * Watches `server`'s handshakes; the function returned destroys every
+ * connection still in one. Where the runtime does not link a TLS socket to
+ * its accepted socket, it watches nothing rather than guess.
+ */
+function _trackHandshakes(server: tls.Server): () => void {
+  let pending: Set<net.Socket> | undefined = new Set();
+  const done = (secure: WrappingSocket): void => {
+    if (pending === undefined) return;
+    if (secure._parent === undefined) pending = undefined;
+    else pending.delete(secure._parent);
+  };
+  server.on("connection", (socket: net.Socket) => {
+    if (pending === undefined) return;
+    pending.add(socket);
+    socket.once("close", () => pending?.delete(socket));
+  });
+  server.on("secureConnection", done);
+  server.on("tlsClientError", (_error: Error, secure: WrappingSocket) => done(secure));
+  return () => {
+    pending?.forEach((socket) => socket.destroy());
+    pending?.clear();
+  };
+}
+
 // ---- src/runtime/_shared/node_server.ts ----
 
-// Connection tracking for node:http, node:https and node:net servers, shared
-// by Node (its fetch adapter and `{ server }`) and Bun (`{ server }`): each
-// socket is a tracked connection, active while it has a response in flight;
-// once shutdown begins the last response of each connection gets
-// `Connection: close` (the last: a pipelined request behind it is answered
-// too), and a request behind a response already sent with it is not run.
+// Connection tracking for node:http, node:https, node:http2 and node:net
+// servers, shared by Node (its fetch adapter and `{ server }`) and Bun
+// (`{ server }`): each HTTP/1 socket is a tracked connection, active while it
+// has a response in flight; once shutdown begins the last response of each
+// connection gets `Connection: close` (the last: a pipelined request behind
+// it is answered too), and a request behind a response already sent with it
+// is not run. HTTP/2 sessions are tracked by http2_sessions.ts.
 
 
 const kState = Symbol("lastcall.socket");
@@ -2010,6 +2164,15 @@ function isHttpServer(server: net.Server): server is http.Server {
   return "headersTimeout" in server;
 }
 
+function isHttp2Server(server: net.Server): server is net.Server & http2.Http2Server {
+  return typeof (server as Partial<http2.Http2Server>).updateSettings === "function";
+}
+
+/** HTTP/2 has no `Connection` header (it is illegal there): a session ends by GOAWAY. */
+function isHttp2(request: http.IncomingMessage): boolean {
+  return request.httpVersionMajor === 2;
+}
+
 /** True once `response` has sent `Connection: close`: its connection ends behind it. */
 function sentClose(response: http.ServerResponse | undefined): boolean {
   return response !== undefined && response.headersSent
@@ -2051,7 +2214,10 @@ function interceptRequests(
       return;
     }
     if (state !== undefined) state.last = response;
-    const answer = health?.(request.method ?? "GET", request.url ?? "/");
+    // An HTTP/2 stream's health check was answered by interceptStreams.
+    const answer = isHttp2(request)
+      ? undefined
+      : health?.(request.method ?? "GET", request.url ?? "/");
     if (answer === undefined) {
       for (const listener of appListeners) listener.call(this, request, response);
       return;
@@ -2060,6 +2226,36 @@ function interceptRequests(
       "content-type": "text/plain; charset=utf-8",
       "content-length": answer.body.length,
     }).end(request.method === "HEAD" ? undefined : answer.body);
+  });
+}
+
+/**
+ * The same for the streams of an HTTP/2 server, which also serves apps that
+ * use the stream API rather than `request`: the health path is answered
+ * before the app's stream listeners (Node's compatibility layer among them).
+ */
+function interceptStreams(server: http2.Http2Server, health: HealthCheck): void {
+  type StreamListener = (
+    stream: http2.ServerHttp2Stream,
+    headers: http2.IncomingHttpHeaders,
+  ) => void;
+  const appListeners = server.listeners("stream") as StreamListener[];
+  server.removeAllListeners("stream");
+  server.on("stream", function(this: http2.Http2Server, stream, headers, ...rest: unknown[]) {
+    const method = String(headers[":method"] ?? "GET");
+    const answer = health(method, String(headers[":path"] ?? "/"));
+    if (answer === undefined) {
+      for (const listener of appListeners) {
+        (listener as (...args: unknown[]) => void).call(this, stream, headers, ...rest);
+      }
+      return;
+    }
+    stream.respond({
+      ":status": answer.status,
+      "content-type": "text/plain; charset=utf-8",
+      "content-length": answer.body.length,
+    });
+    stream.end(method === "HEAD" ? undefined : answer.body);
   });
 }
 
@@ -2075,22 +2271,31 @@ async function _serveNodeServer(
   const candidate = server as net.Server;
   const { shutdown } = options;
   const tracker = _trackerFor(shutdown);
-  const http = isHttpServer(candidate);
+  const h2 = isHttp2Server(candidate);
+  const http = h2 || isHttpServer(candidate);
+  const sessions = h2 ? _trackSessions(candidate, tracker) : undefined;
+  const isTls = candidate instanceof tls.Server;
+  const closeHandshakes = isTls ? _trackHandshakes(candidate) : undefined;
 
   // TLS servers hand requests the TLS socket, so that is the one tracked.
-  const connectionEvent = candidate instanceof tls.Server ? "secureConnection" : "connection";
-  candidate.on(connectionEvent, (socket: StatefulSocket) => {
-    const state = new SocketState(socket);
-    state.conn = tracker.track(state);
-    socket[kState] = state;
-    socket.on("close", onSocketClose);
-    // A plain TCP server has no request boundary: its connections count as
-    // busy until they close or the deadline cuts them.
-    if (!http) state.conn.active();
-  });
+  // HTTP/2 connections are tracked as sessions (h2c ones all are).
+  const connectionEvent = isTls ? "secureConnection" : "connection";
+  if (!h2 || isTls) {
+    candidate.on(connectionEvent, (socket: StatefulSocket) => {
+      if ((socket as tls.TLSSocket).alpnProtocol === "h2") return;
+      const state = new SocketState(socket);
+      state.conn = tracker.track(state);
+      socket[kState] = state;
+      socket.on("close", onSocketClose);
+      // A plain TCP server has no request boundary: its connections count as
+      // busy until they close or the deadline cuts them.
+      if (!http) state.conn.active();
+    });
+  }
 
+  if (h2 && options.health !== undefined) interceptStreams(candidate, options.health);
   if (http) {
-    trackUpgrades(candidate);
+    trackUpgrades(candidate as http.Server);
     // Responses in flight, to mark them Connection: close when shutdown begins.
     const responses = new Set<http.ServerResponse>();
     function onResponseClose(this: ClosableResponse): void {
@@ -2098,15 +2303,17 @@ async function _serveNodeServer(
       responseEnded(this);
       this[ON_RESPONSE_CLOSE]?.();
     }
-    interceptRequests(candidate, options.health, (request, response) => {
-      const state = requestStarted(request.socket);
+    interceptRequests(candidate as http.Server, options.health, (request, response) => {
       responses.add(response);
       response.on("close", onResponseClose);
+      if (isHttp2(request)) return undefined;
+      const state = requestStarted(request.socket);
       if (shutdown.aborted && state !== undefined) closeBehindLast(state, response);
       return state;
     });
     shutdown.addEventListener("abort", () => {
       for (const response of responses) {
+        if (isHttp2(response.req)) continue;
         const state = (response.req.socket as StatefulSocket)[kState];
         if (state === undefined) {
           if (!response.headersSent) response.setHeader("connection", "close");
@@ -2126,7 +2333,12 @@ async function _serveNodeServer(
   return _trackedServing(
     { hostname: address.address, port: address.port },
     tracker,
-    () => void candidate.close(),
+    () => {
+      candidate.close();
+      closeHandshakes?.();
+      sessions?.goAway();
+    },
+    sessions?.destroyAll,
   );
 }
 
@@ -2465,6 +2677,25 @@ class WebSockets {
   }
 }
 
+// ---- src/runtime/node/stream_state.ts ----
+
+// Where a node:http response keeps its stream state. Node's HTTP/2
+// compatibility API (Http2ServerResponse) lacks some of ServerResponse's
+// members; its stream has them.
+
+
+/** The stream state of a response, where Node keeps it: HTTP/2 responses have it on their stream. */
+interface StreamState {
+  readonly destroyed: boolean;
+  readonly closed: boolean;
+  readonly writableNeedDrain: boolean;
+}
+
+/** A response's stream state: its own (HTTP/1) or its HTTP/2 stream's (Node's compatibility API). */
+function _streamState(outgoing: http.ServerResponse): StreamState {
+  return (outgoing as { stream?: StreamState }).stream ?? outgoing;
+}
+
 // ---- src/runtime/node/request.ts ----
 
 // A web Request over a node:http request, built lazily: method, url, headers
@@ -2474,9 +2705,12 @@ class WebSockets {
 // Headers, URL parsing, an AbortController and a body stream.
 
 
+/** The request's headers, without HTTP/2's pseudo-headers (`:path` and the like). */
 function toHeaders(raw: string[]): Headers {
   const headers = new Headers();
-  for (let i = 0; i + 1 < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!);
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    if (raw[i]!.charCodeAt(0) !== 0x3a) headers.append(raw[i]!, raw[i + 1]!);
+  }
   return headers;
 }
 
@@ -2484,14 +2718,20 @@ function toHeaders(raw: string[]): Headers {
 class _NodeRequest {
   #incoming: http.IncomingMessage;
   #outgoing: http.ServerResponse;
+  #scheme: "http" | "https";
   #url?: string;
   #headers?: Headers;
   #controller?: AbortController;
   #request?: Request;
 
-  constructor(incoming: http.IncomingMessage, outgoing: http.ServerResponse) {
+  constructor(
+    incoming: http.IncomingMessage,
+    outgoing: http.ServerResponse,
+    scheme: "http" | "https",
+  ) {
     this.#incoming = incoming;
     this.#outgoing = outgoing;
+    this.#scheme = scheme;
   }
 
   get method(): string {
@@ -2499,9 +2739,10 @@ class _NodeRequest {
   }
 
   get url(): string {
-    return this.#url ??= `http://${this.#incoming.headers.host ?? "localhost"}${
-      this.#incoming.url ?? "/"
-    }`;
+    const { headers, url } = this.#incoming;
+    // HTTP/2 names the host in :authority.
+    const host = headers.host ?? headers[":authority"] ?? "localhost";
+    return this.#url ??= `${this.#scheme}://${host}${url ?? "/"}`;
   }
 
   get headers(): Headers {
@@ -2516,7 +2757,7 @@ class _NodeRequest {
       const onClose = () => {
         if (!outgoing.writableFinished) controller.abort();
       };
-      if (outgoing.closed) onClose();
+      if (_streamState(outgoing).closed) onClose();
       else outgoing.once("close", onClose);
       this.#controller = controller;
     }
@@ -2575,6 +2816,15 @@ class _NodeRequest {
 // whole.
 
 
+/** Headers HTTP/2 forbids (RFC 9113, 8.2.2): Node warns about each and drops it. */
+const CONNECTION_HEADERS = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "transfer-encoding",
+  "upgrade",
+]);
+
 function waitForDrain(outgoing: http.ServerResponse): Promise<boolean> {
   return new Promise((resolve) => {
     const done = (drained: boolean) => () => {
@@ -2595,17 +2845,18 @@ async function writeRest(
   outgoing: http.ServerResponse,
   next: ReturnType<ReadableStreamDefaultReader<Uint8Array>["read"]>,
 ): Promise<void> {
+  const state = _streamState(outgoing);
   for (;;) {
     const { done, value } = await next;
     if (done) break;
-    if (outgoing.destroyed) return; // the client went away: onClose cancelled the body
+    if (state.destroyed) return; // the client went away: onClose cancelled the body
     if (!outgoing.write(value) && !(await waitForDrain(outgoing))) {
       await reader.cancel();
       return; // the client went away
     }
     next = reader.read();
   }
-  if (!outgoing.destroyed) outgoing.end();
+  if (!state.destroyed) outgoing.end();
 }
 
 /**
@@ -2627,10 +2878,11 @@ async function writeHeadAndBody(
   (outgoing as ClosableResponse)[ON_RESPONSE_CLOSE] = () => {
     if (!outgoing.writableFinished) reader.cancel().catch(() => {});
   };
+  const state = _streamState(outgoing);
   try {
     const first = await reader.read();
     if (first.done) {
-      if (!outgoing.destroyed) outgoing.writeHead(status, statusText, headers).end();
+      if (!state.destroyed) outgoing.writeHead(status, statusText, headers).end();
       return;
     }
     let sent = false;
@@ -2651,7 +2903,7 @@ async function writeHeadAndBody(
       return;
     }
     send();
-    if (outgoing.writableNeedDrain && !(await waitForDrain(outgoing))) {
+    if (state.writableNeedDrain && !(await waitForDrain(outgoing))) {
       await reader.cancel();
       return; // the client went away
     }
@@ -2668,15 +2920,24 @@ async function writeHeadAndBody(
 function writeResponse(
   response: Response,
   outgoing: http.ServerResponse,
-  isHead: boolean,
+  incoming: http.IncomingMessage,
 ): Promise<void> | undefined {
-  // Connection: close, once set for shutdown, stays.
-  const keepConnection = outgoing.hasHeader("connection");
+  const isHead = incoming.method === "HEAD";
   const headers: string[] = [];
-  for (const [name, value] of response.headers) {
-    if (name !== "connection" || !keepConnection) headers.push(name, value);
+  let statusText: string | undefined;
+  if (incoming.httpVersionMajor === 2) {
+    for (const [name, value] of response.headers) {
+      if (!CONNECTION_HEADERS.has(name)) headers.push(name, value);
+    }
+  } else {
+    // Connection: close, once set for shutdown, stays.
+    const keepConnection = outgoing.hasHeader("connection");
+    for (const [name, value] of response.headers) {
+      if (name !== "connection" || !keepConnection) headers.push(name, value);
+    }
+    // HTTP/2 has no reason phrase.
+    statusText = response.statusText || undefined;
   }
-  const statusText = response.statusText || undefined;
   const body = response.body;
   if (body === null || isHead) {
     body?.cancel().catch(() => {});
@@ -2709,7 +2970,7 @@ class NodeRequestInfo implements ShimRequestInfo {
   get shutdown(): AbortSignal {
     const outgoing = this.#outgoing;
     return this.#shutdown ??= this.#shutdowns.signal((end) => {
-      if (outgoing.closed) return false;
+      if (_streamState(outgoing).closed) return false;
       outgoing.once("close", end);
       return true;
     });
@@ -2723,22 +2984,25 @@ class NodeRequestInfo implements ShimRequestInfo {
   }
 }
 
-/** A node:http request listener that serves `handler`. */
+/**
+ * A node:http request listener that serves `handler`; with node:http2's
+ * compatibility API it serves HTTP/2 streams too.
+ */
 function _fetchListener(
   handler: HttpHandler,
   shutdown: AbortSignal,
+  scheme: "http" | "https",
 ): (incoming: http.IncomingMessage, outgoing: http.ServerResponse) => void {
   const shutdowns = new RequestShutdowns(shutdown);
   return (incoming, outgoing) => {
     const fail = (error: unknown) => outgoing.destroy(error as Error);
     try {
-      const request = new _NodeRequest(incoming, outgoing) as unknown as Request;
+      const request = new _NodeRequest(incoming, outgoing, scheme) as unknown as Request;
       const response = handler(request, new NodeRequestInfo(outgoing, shutdowns));
       if (response instanceof Response) {
-        writeResponse(response, outgoing, incoming.method === "HEAD")?.catch(fail);
+        writeResponse(response, outgoing, incoming)?.catch(fail);
       } else {
-        response.then((r) => writeResponse(r, outgoing, incoming.method === "HEAD"))
-          .catch(fail);
+        response.then((r) => writeResponse(r, outgoing, incoming)).catch(fail);
       }
     } catch (error) {
       fail(error);
@@ -2757,9 +3021,13 @@ class NodeSocket implements RawSocket {
   readonly closed: Promise<void>;
   readonly #socket: net.Socket;
   readonly #reader: PullReader;
+  /** False while a TLS socket is still in its handshake. */
+  #secure: boolean;
 
   constructor(socket: net.Socket) {
     this.#socket = socket;
+    this.#secure = !(socket instanceof tls.TLSSocket);
+    if (!this.#secure) socket.once("secure", () => this.#secure = true);
     this.remoteAddr = {
       hostname: _plainHostname(socket.remoteAddress),
       port: socket.remotePort ?? 0,
@@ -2800,6 +3068,8 @@ class NodeSocket implements RawSocket {
 
   closeWrite(): Promise<void> {
     const socket = this.#socket;
+    // A TLS handshake in progress has nothing to deliver: closing it must not wait.
+    if (!this.#secure) socket.destroy();
     if (socket.destroyed || socket.writableEnded) return Promise.resolve();
     return new Promise((resolve) => {
       socket.once("close", resolve);
@@ -2812,14 +3082,39 @@ class NodeSocket implements RawSocket {
   }
 }
 
-/** Listens with node:net; a port in use rejects with Node's own EADDRINUSE error. */
+/**
+ * Wraps each accepted socket in TLS itself rather than through a tls.Server,
+ * so a connection is handed over (and tracked) from its first byte: one
+ * still in its handshake is an idle connection, closed at once on drain.
+ */
+function tlsAcceptor(
+  certificate: NonNullable<TcpListenOptions["tls"]>,
+  accept: TcpListenOptions["accept"],
+): (socket: net.Socket) => void {
+  let secureContext: tls.SecureContext;
+  try {
+    secureContext = tls.createSecureContext(certificate);
+  } catch (error) {
+    throw _tlsError(error);
+  }
+  return (socket) => {
+    const secure = new tls.TLSSocket(socket, { isServer: true, secureContext });
+    // A failed handshake is the client's business: the socket just closes.
+    secure.on("error", () => secure.destroy());
+    accept(new NodeSocket(secure));
+  };
+}
+
+/** Listens with node:net (and TLS); a port in use rejects with Node's own EADDRINUSE error. */
 function _listenNodeTcp(
-  { hostname, port, accept }: TcpListenOptions,
+  { hostname, port, tls: certificate, accept }: TcpListenOptions,
 ): Promise<TcpListener> {
   const server = net.createServer(
     // Half-open: a peer that sends its last command and FIN still gets the reply.
     { allowHalfOpen: true, noDelay: true, keepAlive: true },
-    (socket) => accept(new NodeSocket(socket)),
+    certificate === undefined
+      ? (socket) => accept(new NodeSocket(socket))
+      : tlsAcceptor(certificate, accept),
   );
   return new Promise((resolve, reject) => {
     server.once("error", reject);
@@ -2836,15 +3131,37 @@ function _listenNodeTcp(
 
 // ---- src/runtime/node/mod.ts ----
 
-// Node's shim: node:net for raw TCP, node:http with connection tracking for
-// HTTP, and the fetch adapter on top of it.
+// Node's shim: node:net (and node:tls) for raw TCP, node:http with
+// connection tracking for HTTP, node:http2 for HTTPS (HTTP/2 and HTTP/1.1 by
+// ALPN), and the fetch adapter on top of them.
 
+
+function createServer(
+  { tls, handler, shutdown }: HttpServeOptions,
+): http.Server | http2.Http2SecureServer {
+  if (tls === undefined) {
+    return http.createServer(
+      { noDelay: true, keepAlive: true },
+      _fetchListener(handler, shutdown, "http"),
+    );
+  }
+  const listener = _fetchListener(handler, shutdown, "https");
+  try {
+    // The listener serves HTTP/1.1 requests and HTTP/2 streams alike (Node's compatibility API).
+    return http2.createSecureServer(
+      { ...tls, allowHTTP1: true, noDelay: true, keepAlive: true },
+      listener as unknown as (
+        request: http2.Http2ServerRequest,
+        response: http2.Http2ServerResponse,
+      ) => void,
+    );
+  } catch (error) {
+    throw _tlsError(error);
+  }
+}
 
 function serveNodeHttp(options: HttpServeOptions): Promise<Serving> {
-  const server = http.createServer(
-    { noDelay: true, keepAlive: true },
-    _fetchListener(options.handler, options.shutdown),
-  );
+  const server = createServer(options);
   // The fetch handler answers the health path itself.
   return _serveNodeServer(server, { ...options, health: undefined });
 }
@@ -2880,6 +3197,11 @@ interface DenoConn {
   setKeepAlive(keepAlive?: boolean): void;
 }
 
+/** A TLS connection: its handshake runs on the first read or write, or when asked. */
+interface DenoTlsConn extends DenoConn {
+  handshake(): Promise<unknown>;
+}
+
 interface DenoListener extends AsyncIterable<DenoConn> {
   readonly addr: DenoNetAddr;
   accept(): Promise<DenoConn>;
@@ -2888,6 +3210,7 @@ interface DenoListener extends AsyncIterable<DenoConn> {
 
 interface DenoNamespace {
   listen(options: { hostname?: string; port: number; transport?: "tcp" }): DenoListener;
+  listenTls(options: { hostname?: string; port: number; cert: string; key: string }): DenoListener;
   addSignalListener(signal: string, handler: () => void): void;
   removeSignalListener(signal: string, handler: () => void): void;
   upgradeWebSocket(
@@ -2911,6 +3234,8 @@ interface DenoHttpServer {
 interface DenoServeOptions {
   hostname?: string;
   port: number;
+  cert?: string;
+  key?: string;
   onListen?: (addr: DenoNetAddr) => void;
   onError?: (error: unknown) => Response | Promise<Response>;
 }
@@ -3028,39 +3353,42 @@ function _serveDenoHttp(options: HttpServeOptions): Promise<Serving> {
   };
   const shutdowns = new RequestShutdowns(shutdown);
   const sockets = new WebSockets(shutdown);
-  const server = _deno.serve(
-    { hostname: options.hostname, port: options.port, onListen: () => {} },
-    (request, info) => {
-      const entry: InFlight = { cut: () => {} };
-      inFlight.add(entry);
-      const done = (): void => finish(entry);
-      if (info.completed) info.completed.then(done, done);
-      // Read now: once the deadline answered for it, the request is closed.
-      const isHead = request.method === "HEAD";
-      const requestInfo = new DenoRequestInfo(info, shutdowns, sockets);
-      const result = handler(request, requestInfo);
-      if (result instanceof Response) {
-        if (!info.completed) queueMicrotask(done);
-        return prepare(send(requestInfo, result, entry), isHead, entry);
-      }
-      return new Promise<Response>((resolve) => {
-        let answered = false;
-        entry.cut = () => {
-          answered = true;
-          resolve(deadlineResponse());
-        };
-        result.then((response) => {
-          if (answered) {
-            // Settled after the deadline answered: nobody reads this body.
-            response.body?.cancel().catch(() => {});
-            return;
-          }
+  const { hostname, port, tls } = options;
+  // With a certificate, Deno offers HTTP/2 and HTTP/1.1 by ALPN itself.
+  const server = _listenWithTls(tls, () =>
+    _deno.serve(
+      { hostname, port, ...tls, onListen: () => {} },
+      (request, info) => {
+        const entry: InFlight = { cut: () => {} };
+        inFlight.add(entry);
+        const done = (): void => finish(entry);
+        if (info.completed) info.completed.then(done, done);
+        // Read now: once the deadline answered for it, the request is closed.
+        const isHead = request.method === "HEAD";
+        const requestInfo = new DenoRequestInfo(info, shutdowns, sockets);
+        const result = handler(request, requestInfo);
+        if (result instanceof Response) {
           if (!info.completed) queueMicrotask(done);
-          resolve(prepare(send(requestInfo, response, entry), isHead, entry));
+          return prepare(send(requestInfo, result, entry), isHead, entry);
+        }
+        return new Promise<Response>((resolve) => {
+          let answered = false;
+          entry.cut = () => {
+            answered = true;
+            resolve(deadlineResponse());
+          };
+          result.then((response) => {
+            if (answered) {
+              // Settled after the deadline answered: nobody reads this body.
+              response.body?.cancel().catch(() => {});
+              return;
+            }
+            if (!info.completed) queueMicrotask(done);
+            resolve(prepare(send(requestInfo, response, entry), isHead, entry));
+          });
         });
-      });
-    },
-  );
+      },
+    ));
   let shuttingDown: Promise<void> | undefined;
   /** Waits for requests in flight; at the deadline answers or cuts the rest. */
   const drainRequests = async (signal: AbortSignal): Promise<DrainCounts> => {
@@ -3116,11 +3444,17 @@ class DenoSocket implements RawSocket {
   readonly #buffer = new Uint8Array(READ_SIZE);
   #resolveClosed!: () => void;
   #isClosed = false;
+  /** False while a TLS connection is still in its handshake. */
+  #secure = true;
   /** Writes run one after another; Deno's write may take only part of the bytes. */
   #writes: Promise<void> = Promise.resolve();
 
   constructor(conn: DenoConn) {
     this.#conn = conn;
+    if ("handshake" in conn) {
+      this.#secure = false;
+      (conn as DenoTlsConn).handshake().then(() => this.#secure = true, () => {});
+    }
     const { hostname, port } = conn.remoteAddr;
     this.remoteAddr = { hostname: _plainHostname(hostname), port };
     this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
@@ -3150,6 +3484,8 @@ class DenoSocket implements RawSocket {
   }
 
   async closeWrite(): Promise<void> {
+    // A TLS handshake in progress has nothing to deliver: closing it must not wait.
+    if (!this.#secure) return this.destroy();
     await this.#writes;
     if (this.#isClosed) return;
     try {
@@ -3171,11 +3507,17 @@ class DenoSocket implements RawSocket {
   }
 }
 
-/** Listens with Deno.listen; a port in use throws Deno's AddrInUse, whose code is EADDRINUSE. */
+/** Listens with Deno.listen(Tls); a port in use throws Deno's AddrInUse, whose code is EADDRINUSE. */
 function _listenDenoTcp(
-  { hostname, port, accept }: TcpListenOptions,
+  { hostname, port, tls, accept }: TcpListenOptions,
 ): Promise<TcpListener> {
-  const listener = _deno.listen({ hostname, port, transport: "tcp" });
+  const listener: DenoListener = _listenWithTls(
+    tls,
+    () =>
+      tls === undefined
+        ? _deno.listen({ hostname, port, transport: "tcp" })
+        : _deno.listenTls({ hostname, port, ...tls }),
+  );
   (async () => {
     try {
       for await (const conn of listener) {
@@ -3248,6 +3590,8 @@ interface BunSocketHandler<Data> {
   end?(socket: BunSocket<Data>): void;
   close?(socket: BunSocket<Data>, error?: Error): void;
   error?(socket: BunSocket<Data>, error: Error): void;
+  /** TLS only: the handshake is over (`success` false when it failed). */
+  handshake?(socket: BunSocket<Data>, success: boolean, error: Error | null): void;
 }
 
 interface BunTcpListener {
@@ -3261,6 +3605,7 @@ interface BunNamespace {
     hostname: string;
     port: number;
     allowHalfOpen?: boolean;
+    tls?: { cert: string; key: string };
     socket: BunSocketHandler<Data>;
   }): BunTcpListener;
 }
@@ -3296,6 +3641,8 @@ interface BunServe {
   serve<Data>(options: {
     hostname: string;
     port: number;
+    tls?: { cert: string; key: string };
+    http2?: boolean;
     fetch(
       request: Request,
       server: BunServer,
@@ -3534,26 +3881,30 @@ function _serveBunHttp(options: HttpServeOptions): Promise<Serving> {
     return shutdown.aborted ? _withConnectionClose(response) : response;
   };
   let inFlightAtShutdown = 0;
-  const server = _bun.serve<BunWebSocket>({
-    hostname: options.hostname,
-    port: options.port,
-    websocket: _bunWebSocketHandler,
-    fetch(request, bunServer) {
-      if (shutdown.aborted) startedDuringShutdown++;
-      // Bun gives an HTTP/1.0 request without Host (HAProxy's default health
-      // check) a relative URL, which new URL() rejects: make it absolute.
-      if (request.url.charCodeAt(0) === 47) {
-        request = new Request(
-          `http://${bunServer.hostname}:${bunServer.port}${request.url}`,
-          request,
-        );
-      }
-      const info = new BunRequestInfo(bunServer, request, serving);
-      const result = handler(request, info);
-      if (result instanceof Response) return send(result, info);
-      return result.then((response) => send(response, info));
-    },
-  });
+  const { hostname, port, tls } = options;
+  const server = _listenWithTls(tls, () =>
+    _bun.serve<BunWebSocket>({
+      hostname,
+      port,
+      // With a certificate, HTTP/2 and HTTP/1.1 by ALPN.
+      ...(tls === undefined ? {} : { tls, http2: true }),
+      websocket: _bunWebSocketHandler,
+      fetch(request, bunServer) {
+        if (shutdown.aborted) startedDuringShutdown++;
+        // Bun gives an HTTP/1.0 request without Host (HAProxy's default health
+        // check) a relative URL, which new URL() rejects: make it absolute.
+        if (request.url.charCodeAt(0) === 47) {
+          request = new Request(
+            `http://${bunServer.hostname}:${bunServer.port}${request.url}`,
+            request,
+          );
+        }
+        const info = new BunRequestInfo(bunServer, request, serving);
+        const result = handler(request, info);
+        if (result instanceof Response) return send(result, info);
+        return result.then((response) => send(response, info));
+      },
+    }));
   shutdown.addEventListener("abort", () => inFlightAtShutdown = server.pendingRequests, {
     once: true,
   });
@@ -3606,12 +3957,15 @@ class BunRawSocket implements RawSocket {
   readonly #socket: BunSocket<BunRawSocket>;
   readonly #reader: PullReader;
   #isClosed = false;
+  /** False while a TLS connection is still in its handshake. */
+  secure: boolean;
   /** Bytes Bun did not take yet, written on drain, in order. */
   #unsent: Array<{ data: Uint8Array; resolve: () => void; reject: (e: unknown) => void }> = [];
   #resolveClosed!: () => void;
 
-  constructor(socket: BunSocket<BunRawSocket>) {
+  constructor(socket: BunSocket<BunRawSocket>, secure: boolean) {
     this.#socket = socket;
+    this.secure = secure;
     this.remoteAddr = {
       hostname: _plainHostname(socket.remoteAddress),
       port: socket.remotePort ?? 0,
@@ -3664,6 +4018,8 @@ class BunRawSocket implements RawSocket {
   }
 
   async closeWrite(): Promise<void> {
+    // A TLS handshake in progress has nothing to deliver: closing it must not wait.
+    if (!this.secure) return this.destroy();
     if (this.#unsent.length > 0) {
       await new Promise<void>((resolve, reject) =>
         this.#unsent.push({ data: new Uint8Array(0), resolve, reject })
@@ -3674,33 +4030,41 @@ class BunRawSocket implements RawSocket {
 
   destroy(): void {
     if (this.#isClosed) return;
-    this.#socket.end();
+    if (this.secure) this.#socket.end();
+    else this.#socket.terminate();
     this.onClose();
   }
 }
 
 /** Listens with Bun.listen; a port in use throws Bun's EADDRINUSE error. */
 function _listenBunTcp(
-  { hostname, port, accept }: TcpListenOptions,
+  { hostname, port, tls, accept }: TcpListenOptions,
 ): Promise<TcpListener> {
-  const listener = _bun.listen<BunRawSocket>({
-    hostname,
-    port,
-    allowHalfOpen: true,
-    socket: {
-      open(socket) {
-        socket.setNoDelay?.(true);
-        socket.setKeepAlive?.(true);
-        socket.data = new BunRawSocket(socket);
-        accept(socket.data);
+  const listener = _listenWithTls(tls, () =>
+    _bun.listen<BunRawSocket>({
+      hostname,
+      port,
+      allowHalfOpen: true,
+      ...(tls === undefined ? {} : { tls }),
+      socket: {
+        // A TLS socket opens before its handshake: it is tracked (as idle) from here.
+        open(socket) {
+          socket.setNoDelay?.(true);
+          socket.setKeepAlive?.(true);
+          socket.data = new BunRawSocket(socket, tls === undefined);
+          accept(socket.data);
+        },
+        handshake(socket, success) {
+          if (success) socket.data.secure = true;
+          else socket.data.destroy();
+        },
+        data: (socket, chunk) => socket.data.onData(chunk),
+        drain: (socket) => socket.data.onDrain(),
+        end: (socket) => socket.data.onEnd(),
+        close: (socket) => socket.data?.onClose(),
+        error: (socket) => socket.data?.onEnd(),
       },
-      data: (socket, chunk) => socket.data.onData(chunk),
-      drain: (socket) => socket.data.onDrain(),
-      end: (socket) => socket.data.onEnd(),
-      close: (socket) => socket.data?.onClose(),
-      error: (socket) => socket.data?.onEnd(),
-    },
-  });
+    }));
   return Promise.resolve({
     addr: { hostname: listener.hostname, port: listener.port },
     close: () => listener.stop(false),

@@ -9,6 +9,7 @@ import type {
   ResolvedBase,
   ResolvedOptions,
   TcpOptions,
+  TlsCertificate,
 } from "./types.ts";
 
 const DEFAULT_HOSTNAME = "0.0.0.0";
@@ -20,6 +21,7 @@ const KNOWN_KEYS = new Set<string>([
   ...MODES,
   "hostname",
   "port",
+  "tls",
   "signals",
   "gracePeriod",
   "drainDelay",
@@ -60,6 +62,26 @@ function duration(name: string, value: unknown, fallback: number, allowInfinity:
   return value;
 }
 
+/** `tls`: PEM text for both parts, or a TypeError that says what is wrong. */
+function checkTls(tls: unknown): TlsCertificate | undefined {
+  if (tls === undefined) return undefined;
+  if (typeof tls !== "object" || tls === null || Array.isArray(tls)) {
+    throw invalid("tls", "an object { cert, key } of PEM text", tls);
+  }
+  const { cert, key } = tls as Record<string, unknown>;
+  for (const [name, value] of [["tls.cert", cert], ["tls.key", key]] as const) {
+    if (typeof value !== "string") throw invalid(name, "PEM text (a string)", value);
+    if (!value.includes("-----BEGIN ")) {
+      throw new TypeError(
+        `Cannot serve as '${name}' must be PEM text, the file's contents rather than its path: received ${
+          describe(value.length > 60 ? value.slice(0, 60) + "..." : value)
+        }`,
+      );
+    }
+  }
+  return { cert: cert as string, key: key as string };
+}
+
 function resolveBase(options: Record<string, unknown>): ResolvedBase {
   const { hostname, port = 0, signals = DEFAULT_SIGNALS, onError } = options;
   if (hostname !== undefined && (typeof hostname !== "string" || hostname === "")) {
@@ -83,6 +105,7 @@ function resolveBase(options: Record<string, unknown>): ResolvedBase {
   return {
     hostname: hostname ?? DEFAULT_HOSTNAME,
     port,
+    tls: checkTls(options.tls),
     signals: signals === false ? [] : signals as readonly string[],
     gracePeriod: duration("gracePeriod", options.gracePeriod, DEFAULT_GRACE_PERIOD_MS, true),
     drainDelay: duration("drainDelay", options.drainDelay, 0, false),
@@ -133,6 +156,11 @@ export function _resolveOptions(
   }
   if (health !== undefined && (typeof health !== "string" || !health.startsWith("/"))) {
     throw invalid("health", "a path starting with \"/\"", health);
+  }
+  if (raw.tls !== undefined && mode === "server") {
+    throw new TypeError(
+      "Cannot serve as 'tls' is for 'fetch' and 'connection': a 'server' brings its own TLS (https.createServer or http2.createSecureServer with cert and key)",
+    );
   }
   const base = resolveBase(raw);
   if (mode === "fetch") {

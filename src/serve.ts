@@ -243,12 +243,12 @@ async function listen(
   resolved: ResolvedOptions,
   shutdown: AbortSignal,
 ): Promise<Serving> {
-  const { hostname, port } = resolved;
+  const { hostname, port, tls } = resolved;
   try {
     if (resolved.mode === "connection") return await _serveTcp(shim, resolved, shutdown);
     if (resolved.mode === "fetch") {
       const handler = _httpHandler(resolved, shutdown);
-      return await shim.serveHttp({ hostname, port, handler, shutdown });
+      return await shim.serveHttp({ hostname, port, tls, handler, shutdown });
     }
     if (shim.serveNodeServer === undefined) {
       throw new TypeError(
@@ -260,7 +260,7 @@ async function listen(
       : _healthCheck(resolved.health, shutdown);
     return await shim.serveNodeServer(resolved.server, { hostname, port, shutdown, health });
   } catch (error) {
-    if (error instanceof TypeError && error.message.startsWith("Cannot serve")) throw error;
+    if (error instanceof Error && error.message.startsWith("Cannot serve")) throw error;
     // The runtime's own error, named the same way everywhere: the address, and
     // its code where it has one (Deno gives none for a name it cannot resolve).
     const code = (error as { code?: unknown })?.code;

@@ -3,7 +3,7 @@
 // talks to sockets, listeners and signals only through it.
 
 import { Tracker } from "./tracker.ts";
-import type { Addr, RequestInfo } from "./types.ts";
+import type { Addr, RequestInfo, TlsCertificate } from "./types.ts";
 
 /**
  * How long a native server's own stop may still take once the deadline
@@ -43,6 +43,8 @@ export interface TcpListener {
 export interface TcpListenOptions {
   hostname: string;
   port: number;
+  /** Serve over TLS with this certificate; each accepted socket is then a TLS one. */
+  tls: TlsCertificate | undefined;
   /** Called with each accepted connection. */
   accept: (socket: RawSocket) => void;
 }
@@ -97,13 +99,15 @@ export type HealthCheck = (method: string, url: string) => HealthAnswer | undefi
 export interface HttpServeOptions {
   hostname: string;
   port: number;
+  /** Serve HTTPS with this certificate, offering HTTP/2 and HTTP/1.1 by ALPN. */
+  tls: TlsCertificate | undefined;
   /** Aborts when shutdown begins: from then on every response carries `Connection: close`. */
   shutdown: AbortSignal;
   handler: HttpHandler;
 }
 
 /** What a shim needs to serve an existing node:http, node:https or node:net server. */
-export interface NodeServerServeOptions extends Omit<HttpServeOptions, "handler"> {
+export interface NodeServerServeOptions extends Omit<HttpServeOptions, "handler" | "tls"> {
   /** Answered before the app's own request listeners, on HTTP servers. */
   health: HealthCheck | undefined;
 }
@@ -125,6 +129,31 @@ export interface Shim {
   serveNodeServer?(server: unknown, options: NodeServerServeOptions): Promise<Serving>;
   /** Calls `handler` on each delivery of the process signal; returns the remover. */
   onSignal(signal: string, handler: () => void): () => void;
+}
+
+/**
+ * The error for a certificate or key the runtime refused, keeping the
+ * runtime's own as `cause`.
+ */
+export function _tlsError(cause: unknown): Error {
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  return new Error(
+    `Cannot serve over TLS as 'tls' holds no usable certificate and key: ${reason}`,
+    { cause },
+  );
+}
+
+/**
+ * Runs a runtime's listen call, which with `tls` also loads the certificate:
+ * a failure other than the port's is reported as the certificate's.
+ */
+export function _listenWithTls<T>(tls: TlsCertificate | undefined, listen: () => T): T {
+  try {
+    return listen();
+  } catch (error) {
+    if (tls === undefined || (error as { code?: unknown })?.code === "EADDRINUSE") throw error;
+    throw _tlsError(error);
+  }
 }
 
 /** An error for use of a connection after it closed. */

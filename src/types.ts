@@ -9,12 +9,26 @@ export interface Addr {
   port: number;
 }
 
+/** A certificate chain and its private key, both PEM text (the files' contents, not their paths). */
+export interface TlsCertificate {
+  /** The certificate chain, PEM: `-----BEGIN CERTIFICATE-----`, leaf first. */
+  cert: string;
+  /** The private key, PEM. */
+  key: string;
+}
+
 /** Options every kind of server takes. */
 export interface BaseOptions {
   /** Where to listen. Default `"0.0.0.0"`, all IPv4 interfaces, on every runtime; `"::"` adds IPv6. */
   hostname?: string;
   /** The port; 0 picks a free one. Default 0. */
   port?: number;
+  /**
+   * Serve over TLS. With `fetch`, HTTP/2 and HTTP/1.1 are offered by ALPN on
+   * every runtime; with `connection`, each `Conn` is a TLS connection. A
+   * `server` brings its own TLS.
+   */
+  tls?: TlsCertificate;
   /**
    * Process signals that shut the server down: the first calls
    * `shutdown(gracePeriod)`, the second `close()`. `false` installs none.
@@ -130,6 +144,8 @@ export interface NodeServerOptions extends BaseOptions {
   fetch?: never;
   /** Only one mode at a time: not with `server`. */
   connection?: never;
+  /** A server brings its own TLS: create it with `https.createServer` or `http2.createSecureServer`. */
+  tls?: never;
 }
 
 /**
@@ -207,6 +223,7 @@ export interface Server extends AsyncDisposable {
 export interface ResolvedBase {
   hostname: string;
   port: number;
+  tls: TlsCertificate | undefined;
   signals: readonly string[];
   gracePeriod: number;
   drainDelay: number;

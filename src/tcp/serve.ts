@@ -10,7 +10,7 @@ export async function _serveTcp(
   options: ResolvedOptions & { mode: "connection" },
   shutdown: AbortSignal,
 ): Promise<Serving> {
-  const { hostname, port, connection } = options;
+  const { hostname, port, tls, connection } = options;
   const tracker = _trackerFor(shutdown);
   const conns = new Set<TcpConn>();
   const accept = (socket: RawSocket): void => {
@@ -27,7 +27,7 @@ export async function _serveTcp(
     };
     void serve();
   };
-  const listener = await shim.listenTcp({ hostname, port, accept });
+  const listener = await shim.listenTcp({ hostname, port, tls, accept });
   return _trackedServing(
     listener.addr,
     tracker,

@@ -1,11 +1,13 @@
-// Connection tracking for node:http, node:https and node:net servers, shared
-// by Node (its fetch adapter and `{ server }`) and Bun (`{ server }`): each
-// socket is a tracked connection, active while it has a response in flight;
-// once shutdown begins the last response of each connection gets
-// `Connection: close` (the last: a pipelined request behind it is answered
-// too), and a request behind a response already sent with it is not run.
+// Connection tracking for node:http, node:https, node:http2 and node:net
+// servers, shared by Node (its fetch adapter and `{ server }`) and Bun
+// (`{ server }`): each HTTP/1 socket is a tracked connection, active while it
+// has a response in flight; once shutdown begins the last response of each
+// connection gets `Connection: close` (the last: a pipelined request behind
+// it is answered too), and a request behind a response already sent with it
+// is not run. HTTP/2 sessions are tracked by http2_sessions.ts.
 
 import type http from "node:http";
+import type http2 from "node:http2";
 import type net from "node:net";
 import tls from "node:tls";
 import {
@@ -16,6 +18,8 @@ import {
   type Serving,
 } from "../../shim.ts";
 import type { TrackedConn } from "../../tracker.ts";
+import { _trackSessions } from "./http2_sessions.ts";
+import { _trackHandshakes } from "./tls_handshakes.ts";
 
 const kState = Symbol("lastcall.socket");
 
@@ -111,6 +115,15 @@ function isHttpServer(server: net.Server): server is http.Server {
   return "headersTimeout" in server;
 }
 
+function isHttp2Server(server: net.Server): server is net.Server & http2.Http2Server {
+  return typeof (server as Partial<http2.Http2Server>).updateSettings === "function";
+}
+
+/** HTTP/2 has no `Connection` header (it is illegal there): a session ends by GOAWAY. */
+function isHttp2(request: http.IncomingMessage): boolean {
+  return request.httpVersionMajor === 2;
+}
+
 /** True once `response` has sent `Connection: close`: its connection ends behind it. */
 function sentClose(response: http.ServerResponse | undefined): boolean {
   return response !== undefined && response.headersSent
@@ -152,7 +165,10 @@ function interceptRequests(
       return;
     }
     if (state !== undefined) state.last = response;
-    const answer = health?.(request.method ?? "GET", request.url ?? "/");
+    // An HTTP/2 stream's health check was answered by interceptStreams.
+    const answer = isHttp2(request)
+      ? undefined
+      : health?.(request.method ?? "GET", request.url ?? "/");
     if (answer === undefined) {
       for (const listener of appListeners) listener.call(this, request, response);
       return;
@@ -161,6 +177,36 @@ function interceptRequests(
       "content-type": "text/plain; charset=utf-8",
       "content-length": answer.body.length,
     }).end(request.method === "HEAD" ? undefined : answer.body);
+  });
+}
+
+/**
+ * The same for the streams of an HTTP/2 server, which also serves apps that
+ * use the stream API rather than `request`: the health path is answered
+ * before the app's stream listeners (Node's compatibility layer among them).
+ */
+function interceptStreams(server: http2.Http2Server, health: HealthCheck): void {
+  type StreamListener = (
+    stream: http2.ServerHttp2Stream,
+    headers: http2.IncomingHttpHeaders,
+  ) => void;
+  const appListeners = server.listeners("stream") as StreamListener[];
+  server.removeAllListeners("stream");
+  server.on("stream", function(this: http2.Http2Server, stream, headers, ...rest: unknown[]) {
+    const method = String(headers[":method"] ?? "GET");
+    const answer = health(method, String(headers[":path"] ?? "/"));
+    if (answer === undefined) {
+      for (const listener of appListeners) {
+        (listener as (...args: unknown[]) => void).call(this, stream, headers, ...rest);
+      }
+      return;
+    }
+    stream.respond({
+      ":status": answer.status,
+      "content-type": "text/plain; charset=utf-8",
+      "content-length": answer.body.length,
+    });
+    stream.end(method === "HEAD" ? undefined : answer.body);
   });
 }
 
@@ -176,22 +222,31 @@ export async function _serveNodeServer(
   const candidate = server as net.Server;
   const { shutdown } = options;
   const tracker = _trackerFor(shutdown);
-  const http = isHttpServer(candidate);
+  const h2 = isHttp2Server(candidate);
+  const http = h2 || isHttpServer(candidate);
+  const sessions = h2 ? _trackSessions(candidate, tracker) : undefined;
+  const isTls = candidate instanceof tls.Server;
+  const closeHandshakes = isTls ? _trackHandshakes(candidate) : undefined;
 
   // TLS servers hand requests the TLS socket, so that is the one tracked.
-  const connectionEvent = candidate instanceof tls.Server ? "secureConnection" : "connection";
-  candidate.on(connectionEvent, (socket: StatefulSocket) => {
-    const state = new SocketState(socket);
-    state.conn = tracker.track(state);
-    socket[kState] = state;
-    socket.on("close", onSocketClose);
-    // A plain TCP server has no request boundary: its connections count as
-    // busy until they close or the deadline cuts them.
-    if (!http) state.conn.active();
-  });
+  // HTTP/2 connections are tracked as sessions (h2c ones all are).
+  const connectionEvent = isTls ? "secureConnection" : "connection";
+  if (!h2 || isTls) {
+    candidate.on(connectionEvent, (socket: StatefulSocket) => {
+      if ((socket as tls.TLSSocket).alpnProtocol === "h2") return;
+      const state = new SocketState(socket);
+      state.conn = tracker.track(state);
+      socket[kState] = state;
+      socket.on("close", onSocketClose);
+      // A plain TCP server has no request boundary: its connections count as
+      // busy until they close or the deadline cuts them.
+      if (!http) state.conn.active();
+    });
+  }
 
+  if (h2 && options.health !== undefined) interceptStreams(candidate, options.health);
   if (http) {
-    trackUpgrades(candidate);
+    trackUpgrades(candidate as http.Server);
     // Responses in flight, to mark them Connection: close when shutdown begins.
     const responses = new Set<http.ServerResponse>();
     function onResponseClose(this: ClosableResponse): void {
@@ -199,15 +254,17 @@ export async function _serveNodeServer(
       responseEnded(this);
       this[ON_RESPONSE_CLOSE]?.();
     }
-    interceptRequests(candidate, options.health, (request, response) => {
-      const state = requestStarted(request.socket);
+    interceptRequests(candidate as http.Server, options.health, (request, response) => {
       responses.add(response);
       response.on("close", onResponseClose);
+      if (isHttp2(request)) return undefined;
+      const state = requestStarted(request.socket);
       if (shutdown.aborted && state !== undefined) closeBehindLast(state, response);
       return state;
     });
     shutdown.addEventListener("abort", () => {
       for (const response of responses) {
+        if (isHttp2(response.req)) continue;
         const state = (response.req.socket as StatefulSocket)[kState];
         if (state === undefined) {
           if (!response.headersSent) response.setHeader("connection", "close");
@@ -227,6 +284,11 @@ export async function _serveNodeServer(
   return _trackedServing(
     { hostname: address.address, port: address.port },
     tracker,
-    () => void candidate.close(),
+    () => {
+      candidate.close();
+      closeHandshakes?.();
+      sessions?.goAway();
+    },
+    sessions?.destroyAll,
   );
 }

@@ -3,6 +3,7 @@
 
 import { _atMost, _untilAborted } from "../../_abort.ts";
 import {
+  _listenWithTls,
   _sumCounts,
   type DrainCounts,
   type HttpServeOptions,
@@ -79,26 +80,30 @@ export function _serveBunHttp(options: HttpServeOptions): Promise<Serving> {
     return shutdown.aborted ? _withConnectionClose(response) : response;
   };
   let inFlightAtShutdown = 0;
-  const server = _bun.serve<BunWebSocket>({
-    hostname: options.hostname,
-    port: options.port,
-    websocket: _bunWebSocketHandler,
-    fetch(request, bunServer) {
-      if (shutdown.aborted) startedDuringShutdown++;
-      // Bun gives an HTTP/1.0 request without Host (HAProxy's default health
-      // check) a relative URL, which new URL() rejects: make it absolute.
-      if (request.url.charCodeAt(0) === 47) {
-        request = new Request(
-          `http://${bunServer.hostname}:${bunServer.port}${request.url}`,
-          request,
-        );
-      }
-      const info = new BunRequestInfo(bunServer, request, serving);
-      const result = handler(request, info);
-      if (result instanceof Response) return send(result, info);
-      return result.then((response) => send(response, info));
-    },
-  });
+  const { hostname, port, tls } = options;
+  const server = _listenWithTls(tls, () =>
+    _bun.serve<BunWebSocket>({
+      hostname,
+      port,
+      // With a certificate, HTTP/2 and HTTP/1.1 by ALPN.
+      ...(tls === undefined ? {} : { tls, http2: true }),
+      websocket: _bunWebSocketHandler,
+      fetch(request, bunServer) {
+        if (shutdown.aborted) startedDuringShutdown++;
+        // Bun gives an HTTP/1.0 request without Host (HAProxy's default health
+        // check) a relative URL, which new URL() rejects: make it absolute.
+        if (request.url.charCodeAt(0) === 47) {
+          request = new Request(
+            `http://${bunServer.hostname}:${bunServer.port}${request.url}`,
+            request,
+          );
+        }
+        const info = new BunRequestInfo(bunServer, request, serving);
+        const result = handler(request, info);
+        if (result instanceof Response) return send(result, info);
+        return result.then((response) => send(response, info));
+      },
+    }));
   shutdown.addEventListener("abort", () => inFlightAtShutdown = server.pendingRequests, {
     once: true,
   });

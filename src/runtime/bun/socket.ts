@@ -3,6 +3,7 @@
 
 import {
   _connClosedError,
+  _listenWithTls,
   type RawSocket,
   type TcpListener,
   type TcpListenOptions,
@@ -20,12 +21,15 @@ class BunRawSocket implements RawSocket {
   readonly #socket: BunSocket<BunRawSocket>;
   readonly #reader: PullReader;
   #isClosed = false;
+  /** False while a TLS connection is still in its handshake. */
+  secure: boolean;
   /** Bytes Bun did not take yet, written on drain, in order. */
   #unsent: Array<{ data: Uint8Array; resolve: () => void; reject: (e: unknown) => void }> = [];
   #resolveClosed!: () => void;
 
-  constructor(socket: BunSocket<BunRawSocket>) {
+  constructor(socket: BunSocket<BunRawSocket>, secure: boolean) {
     this.#socket = socket;
+    this.secure = secure;
     this.remoteAddr = {
       hostname: _plainHostname(socket.remoteAddress),
       port: socket.remotePort ?? 0,
@@ -78,6 +82,8 @@ class BunRawSocket implements RawSocket {
   }
 
   async closeWrite(): Promise<void> {
+    // A TLS handshake in progress has nothing to deliver: closing it must not wait.
+    if (!this.secure) return this.destroy();
     if (this.#unsent.length > 0) {
       await new Promise<void>((resolve, reject) =>
         this.#unsent.push({ data: new Uint8Array(0), resolve, reject })
@@ -88,33 +94,41 @@ class BunRawSocket implements RawSocket {
 
   destroy(): void {
     if (this.#isClosed) return;
-    this.#socket.end();
+    if (this.secure) this.#socket.end();
+    else this.#socket.terminate();
     this.onClose();
   }
 }
 
 /** Listens with Bun.listen; a port in use throws Bun's EADDRINUSE error. */
 export function _listenBunTcp(
-  { hostname, port, accept }: TcpListenOptions,
+  { hostname, port, tls, accept }: TcpListenOptions,
 ): Promise<TcpListener> {
-  const listener = _bun.listen<BunRawSocket>({
-    hostname,
-    port,
-    allowHalfOpen: true,
-    socket: {
-      open(socket) {
-        socket.setNoDelay?.(true);
-        socket.setKeepAlive?.(true);
-        socket.data = new BunRawSocket(socket);
-        accept(socket.data);
+  const listener = _listenWithTls(tls, () =>
+    _bun.listen<BunRawSocket>({
+      hostname,
+      port,
+      allowHalfOpen: true,
+      ...(tls === undefined ? {} : { tls }),
+      socket: {
+        // A TLS socket opens before its handshake: it is tracked (as idle) from here.
+        open(socket) {
+          socket.setNoDelay?.(true);
+          socket.setKeepAlive?.(true);
+          socket.data = new BunRawSocket(socket, tls === undefined);
+          accept(socket.data);
+        },
+        handshake(socket, success) {
+          if (success) socket.data.secure = true;
+          else socket.data.destroy();
+        },
+        data: (socket, chunk) => socket.data.onData(chunk),
+        drain: (socket) => socket.data.onDrain(),
+        end: (socket) => socket.data.onEnd(),
+        close: (socket) => socket.data?.onClose(),
+        error: (socket) => socket.data?.onEnd(),
       },
-      data: (socket, chunk) => socket.data.onData(chunk),
-      drain: (socket) => socket.data.onDrain(),
-      end: (socket) => socket.data.onEnd(),
-      close: (socket) => socket.data?.onClose(),
-      error: (socket) => socket.data?.onEnd(),
-    },
-  });
+    }));
   return Promise.resolve({
     addr: { hostname: listener.hostname, port: listener.port },
     close: () => listener.stop(false),

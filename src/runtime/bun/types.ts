@@ -23,6 +23,8 @@ export interface BunSocketHandler<Data> {
   end?(socket: BunSocket<Data>): void;
   close?(socket: BunSocket<Data>, error?: Error): void;
   error?(socket: BunSocket<Data>, error: Error): void;
+  /** TLS only: the handshake is over (`success` false when it failed). */
+  handshake?(socket: BunSocket<Data>, success: boolean, error: Error | null): void;
 }
 
 export interface BunTcpListener {
@@ -36,6 +38,7 @@ export interface BunNamespace {
     hostname: string;
     port: number;
     allowHalfOpen?: boolean;
+    tls?: { cert: string; key: string };
     socket: BunSocketHandler<Data>;
   }): BunTcpListener;
 }
@@ -71,6 +74,8 @@ export interface BunServe {
   serve<Data>(options: {
     hostname: string;
     port: number;
+    tls?: { cert: string; key: string };
+    http2?: boolean;
     fetch(
       request: Request,
       server: BunServer,

@@ -3,6 +3,7 @@
 
 import { _atMost, _untilAborted } from "../../_abort.ts";
 import {
+  _listenWithTls,
   _sumCounts,
   type DrainCounts,
   type HttpServeOptions,
@@ -113,39 +114,42 @@ export function _serveDenoHttp(options: HttpServeOptions): Promise<Serving> {
   };
   const shutdowns = new RequestShutdowns(shutdown);
   const sockets = new WebSockets(shutdown);
-  const server = _deno.serve(
-    { hostname: options.hostname, port: options.port, onListen: () => {} },
-    (request, info) => {
-      const entry: InFlight = { cut: () => {} };
-      inFlight.add(entry);
-      const done = (): void => finish(entry);
-      if (info.completed) info.completed.then(done, done);
-      // Read now: once the deadline answered for it, the request is closed.
-      const isHead = request.method === "HEAD";
-      const requestInfo = new DenoRequestInfo(info, shutdowns, sockets);
-      const result = handler(request, requestInfo);
-      if (result instanceof Response) {
-        if (!info.completed) queueMicrotask(done);
-        return prepare(send(requestInfo, result, entry), isHead, entry);
-      }
-      return new Promise<Response>((resolve) => {
-        let answered = false;
-        entry.cut = () => {
-          answered = true;
-          resolve(deadlineResponse());
-        };
-        result.then((response) => {
-          if (answered) {
-            // Settled after the deadline answered: nobody reads this body.
-            response.body?.cancel().catch(() => {});
-            return;
-          }
+  const { hostname, port, tls } = options;
+  // With a certificate, Deno offers HTTP/2 and HTTP/1.1 by ALPN itself.
+  const server = _listenWithTls(tls, () =>
+    _deno.serve(
+      { hostname, port, ...tls, onListen: () => {} },
+      (request, info) => {
+        const entry: InFlight = { cut: () => {} };
+        inFlight.add(entry);
+        const done = (): void => finish(entry);
+        if (info.completed) info.completed.then(done, done);
+        // Read now: once the deadline answered for it, the request is closed.
+        const isHead = request.method === "HEAD";
+        const requestInfo = new DenoRequestInfo(info, shutdowns, sockets);
+        const result = handler(request, requestInfo);
+        if (result instanceof Response) {
           if (!info.completed) queueMicrotask(done);
-          resolve(prepare(send(requestInfo, response, entry), isHead, entry));
+          return prepare(send(requestInfo, result, entry), isHead, entry);
+        }
+        return new Promise<Response>((resolve) => {
+          let answered = false;
+          entry.cut = () => {
+            answered = true;
+            resolve(deadlineResponse());
+          };
+          result.then((response) => {
+            if (answered) {
+              // Settled after the deadline answered: nobody reads this body.
+              response.body?.cancel().catch(() => {});
+              return;
+            }
+            if (!info.completed) queueMicrotask(done);
+            resolve(prepare(send(requestInfo, response, entry), isHead, entry));
+          });
         });
-      });
-    },
-  );
+      },
+    ));
   let shuttingDown: Promise<void> | undefined;
   /** Waits for requests in flight; at the deadline answers or cuts the rest. */
   const drainRequests = async (signal: AbortSignal): Promise<DrainCounts> => {

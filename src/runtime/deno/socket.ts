@@ -2,6 +2,7 @@
 
 import {
   _connClosedError,
+  _listenWithTls,
   type RawSocket,
   type TcpListener,
   type TcpListenOptions,
@@ -9,7 +10,7 @@ import {
 import type { Addr } from "../../types.ts";
 import { _plainHostname } from "../_shared/address.ts";
 import { _utf8 } from "../_shared/utf8.ts";
-import { _deno, type DenoConn } from "./types.ts";
+import { _deno, type DenoConn, type DenoListener, type DenoTlsConn } from "./types.ts";
 
 /** Bytes asked for per read. */
 const READ_SIZE = 64 * 1024;
@@ -21,11 +22,17 @@ class DenoSocket implements RawSocket {
   readonly #buffer = new Uint8Array(READ_SIZE);
   #resolveClosed!: () => void;
   #isClosed = false;
+  /** False while a TLS connection is still in its handshake. */
+  #secure = true;
   /** Writes run one after another; Deno's write may take only part of the bytes. */
   #writes: Promise<void> = Promise.resolve();
 
   constructor(conn: DenoConn) {
     this.#conn = conn;
+    if ("handshake" in conn) {
+      this.#secure = false;
+      (conn as DenoTlsConn).handshake().then(() => this.#secure = true, () => {});
+    }
     const { hostname, port } = conn.remoteAddr;
     this.remoteAddr = { hostname: _plainHostname(hostname), port };
     this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
@@ -55,6 +62,8 @@ class DenoSocket implements RawSocket {
   }
 
   async closeWrite(): Promise<void> {
+    // A TLS handshake in progress has nothing to deliver: closing it must not wait.
+    if (!this.#secure) return this.destroy();
     await this.#writes;
     if (this.#isClosed) return;
     try {
@@ -76,11 +85,17 @@ class DenoSocket implements RawSocket {
   }
 }
 
-/** Listens with Deno.listen; a port in use throws Deno's AddrInUse, whose code is EADDRINUSE. */
+/** Listens with Deno.listen(Tls); a port in use throws Deno's AddrInUse, whose code is EADDRINUSE. */
 export function _listenDenoTcp(
-  { hostname, port, accept }: TcpListenOptions,
+  { hostname, port, tls, accept }: TcpListenOptions,
 ): Promise<TcpListener> {
-  const listener = _deno.listen({ hostname, port, transport: "tcp" });
+  const listener: DenoListener = _listenWithTls(
+    tls,
+    () =>
+      tls === undefined
+        ? _deno.listen({ hostname, port, transport: "tcp" })
+        : _deno.listenTls({ hostname, port, ...tls }),
+  );
   (async () => {
     try {
       for await (const conn of listener) {

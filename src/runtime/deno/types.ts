@@ -18,6 +18,11 @@ export interface DenoConn {
   setKeepAlive(keepAlive?: boolean): void;
 }
 
+/** A TLS connection: its handshake runs on the first read or write, or when asked. */
+export interface DenoTlsConn extends DenoConn {
+  handshake(): Promise<unknown>;
+}
+
 export interface DenoListener extends AsyncIterable<DenoConn> {
   readonly addr: DenoNetAddr;
   accept(): Promise<DenoConn>;
@@ -26,6 +31,7 @@ export interface DenoListener extends AsyncIterable<DenoConn> {
 
 export interface DenoNamespace {
   listen(options: { hostname?: string; port: number; transport?: "tcp" }): DenoListener;
+  listenTls(options: { hostname?: string; port: number; cert: string; key: string }): DenoListener;
   addSignalListener(signal: string, handler: () => void): void;
   removeSignalListener(signal: string, handler: () => void): void;
   upgradeWebSocket(
@@ -49,6 +55,8 @@ export interface DenoHttpServer {
 export interface DenoServeOptions {
   hostname?: string;
   port: number;
+  cert?: string;
+  key?: string;
   onListen?: (addr: DenoNetAddr) => void;
   onError?: (error: unknown) => Response | Promise<Response>;
 }

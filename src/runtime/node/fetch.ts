@@ -10,6 +10,16 @@ import { _plainHostname } from "../_shared/address.ts";
 import { type ClosableResponse, ON_RESPONSE_CLOSE } from "../_shared/node_server.ts";
 import { RequestShutdowns } from "../_shared/request_shutdown.ts";
 import { _NodeRequest } from "./request.ts";
+import { _streamState } from "./stream_state.ts";
+
+/** Headers HTTP/2 forbids (RFC 9113, 8.2.2): Node warns about each and drops it. */
+const CONNECTION_HEADERS = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "transfer-encoding",
+  "upgrade",
+]);
 
 function waitForDrain(outgoing: http.ServerResponse): Promise<boolean> {
   return new Promise((resolve) => {
@@ -31,17 +41,18 @@ async function writeRest(
   outgoing: http.ServerResponse,
   next: ReturnType<ReadableStreamDefaultReader<Uint8Array>["read"]>,
 ): Promise<void> {
+  const state = _streamState(outgoing);
   for (;;) {
     const { done, value } = await next;
     if (done) break;
-    if (outgoing.destroyed) return; // the client went away: onClose cancelled the body
+    if (state.destroyed) return; // the client went away: onClose cancelled the body
     if (!outgoing.write(value) && !(await waitForDrain(outgoing))) {
       await reader.cancel();
       return; // the client went away
     }
     next = reader.read();
   }
-  if (!outgoing.destroyed) outgoing.end();
+  if (!state.destroyed) outgoing.end();
 }
 
 /**
@@ -63,10 +74,11 @@ async function writeHeadAndBody(
   (outgoing as ClosableResponse)[ON_RESPONSE_CLOSE] = () => {
     if (!outgoing.writableFinished) reader.cancel().catch(() => {});
   };
+  const state = _streamState(outgoing);
   try {
     const first = await reader.read();
     if (first.done) {
-      if (!outgoing.destroyed) outgoing.writeHead(status, statusText, headers).end();
+      if (!state.destroyed) outgoing.writeHead(status, statusText, headers).end();
       return;
     }
     let sent = false;
@@ -87,7 +99,7 @@ async function writeHeadAndBody(
       return;
     }
     send();
-    if (outgoing.writableNeedDrain && !(await waitForDrain(outgoing))) {
+    if (state.writableNeedDrain && !(await waitForDrain(outgoing))) {
       await reader.cancel();
       return; // the client went away
     }
@@ -104,15 +116,24 @@ async function writeHeadAndBody(
 function writeResponse(
   response: Response,
   outgoing: http.ServerResponse,
-  isHead: boolean,
+  incoming: http.IncomingMessage,
 ): Promise<void> | undefined {
-  // Connection: close, once set for shutdown, stays.
-  const keepConnection = outgoing.hasHeader("connection");
+  const isHead = incoming.method === "HEAD";
   const headers: string[] = [];
-  for (const [name, value] of response.headers) {
-    if (name !== "connection" || !keepConnection) headers.push(name, value);
+  let statusText: string | undefined;
+  if (incoming.httpVersionMajor === 2) {
+    for (const [name, value] of response.headers) {
+      if (!CONNECTION_HEADERS.has(name)) headers.push(name, value);
+    }
+  } else {
+    // Connection: close, once set for shutdown, stays.
+    const keepConnection = outgoing.hasHeader("connection");
+    for (const [name, value] of response.headers) {
+      if (name !== "connection" || !keepConnection) headers.push(name, value);
+    }
+    // HTTP/2 has no reason phrase.
+    statusText = response.statusText || undefined;
   }
-  const statusText = response.statusText || undefined;
   const body = response.body;
   if (body === null || isHead) {
     body?.cancel().catch(() => {});
@@ -145,7 +166,7 @@ class NodeRequestInfo implements ShimRequestInfo {
   get shutdown(): AbortSignal {
     const outgoing = this.#outgoing;
     return this.#shutdown ??= this.#shutdowns.signal((end) => {
-      if (outgoing.closed) return false;
+      if (_streamState(outgoing).closed) return false;
       outgoing.once("close", end);
       return true;
     });
@@ -159,22 +180,25 @@ class NodeRequestInfo implements ShimRequestInfo {
   }
 }
 
-/** A node:http request listener that serves `handler`. */
+/**
+ * A node:http request listener that serves `handler`; with node:http2's
+ * compatibility API it serves HTTP/2 streams too.
+ */
 export function _fetchListener(
   handler: HttpHandler,
   shutdown: AbortSignal,
+  scheme: "http" | "https",
 ): (incoming: http.IncomingMessage, outgoing: http.ServerResponse) => void {
   const shutdowns = new RequestShutdowns(shutdown);
   return (incoming, outgoing) => {
     const fail = (error: unknown) => outgoing.destroy(error as Error);
     try {
-      const request = new _NodeRequest(incoming, outgoing) as unknown as Request;
+      const request = new _NodeRequest(incoming, outgoing, scheme) as unknown as Request;
       const response = handler(request, new NodeRequestInfo(outgoing, shutdowns));
       if (response instanceof Response) {
-        writeResponse(response, outgoing, incoming.method === "HEAD")?.catch(fail);
+        writeResponse(response, outgoing, incoming)?.catch(fail);
       } else {
-        response.then((r) => writeResponse(r, outgoing, incoming.method === "HEAD"))
-          .catch(fail);
+        response.then((r) => writeResponse(r, outgoing, incoming)).catch(fail);
       }
     } catch (error) {
       fail(error);

@@ -6,10 +6,14 @@
 
 import type http from "node:http";
 import { Readable } from "node:stream";
+import { _streamState } from "./stream_state.ts";
 
+/** The request's headers, without HTTP/2's pseudo-headers (`:path` and the like). */
 function toHeaders(raw: string[]): Headers {
   const headers = new Headers();
-  for (let i = 0; i + 1 < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!);
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    if (raw[i]!.charCodeAt(0) !== 0x3a) headers.append(raw[i]!, raw[i + 1]!);
+  }
   return headers;
 }
 
@@ -17,14 +21,20 @@ function toHeaders(raw: string[]): Headers {
 export class _NodeRequest {
   #incoming: http.IncomingMessage;
   #outgoing: http.ServerResponse;
+  #scheme: "http" | "https";
   #url?: string;
   #headers?: Headers;
   #controller?: AbortController;
   #request?: Request;
 
-  constructor(incoming: http.IncomingMessage, outgoing: http.ServerResponse) {
+  constructor(
+    incoming: http.IncomingMessage,
+    outgoing: http.ServerResponse,
+    scheme: "http" | "https",
+  ) {
     this.#incoming = incoming;
     this.#outgoing = outgoing;
+    this.#scheme = scheme;
   }
 
   get method(): string {
@@ -32,9 +42,10 @@ export class _NodeRequest {
   }
 
   get url(): string {
-    return this.#url ??= `http://${this.#incoming.headers.host ?? "localhost"}${
-      this.#incoming.url ?? "/"
-    }`;
+    const { headers, url } = this.#incoming;
+    // HTTP/2 names the host in :authority.
+    const host = headers.host ?? headers[":authority"] ?? "localhost";
+    return this.#url ??= `${this.#scheme}://${host}${url ?? "/"}`;
   }
 
   get headers(): Headers {
@@ -49,7 +60,7 @@ export class _NodeRequest {
       const onClose = () => {
         if (!outgoing.writableFinished) controller.abort();
       };
-      if (outgoing.closed) onClose();
+      if (_streamState(outgoing).closed) onClose();
       else outgoing.once("close", onClose);
       this.#controller = controller;
     }

@@ -1,8 +1,10 @@
 // Raw TCP on Node: node:net sockets behind the RawSocket interface.
 
 import net from "node:net";
+import tls from "node:tls";
 import {
   _connClosedError,
+  _tlsError,
   type RawSocket,
   type TcpListener,
   type TcpListenOptions,
@@ -17,9 +19,13 @@ class NodeSocket implements RawSocket {
   readonly closed: Promise<void>;
   readonly #socket: net.Socket;
   readonly #reader: PullReader;
+  /** False while a TLS socket is still in its handshake. */
+  #secure: boolean;
 
   constructor(socket: net.Socket) {
     this.#socket = socket;
+    this.#secure = !(socket instanceof tls.TLSSocket);
+    if (!this.#secure) socket.once("secure", () => this.#secure = true);
     this.remoteAddr = {
       hostname: _plainHostname(socket.remoteAddress),
       port: socket.remotePort ?? 0,
@@ -60,6 +66,8 @@ class NodeSocket implements RawSocket {
 
   closeWrite(): Promise<void> {
     const socket = this.#socket;
+    // A TLS handshake in progress has nothing to deliver: closing it must not wait.
+    if (!this.#secure) socket.destroy();
     if (socket.destroyed || socket.writableEnded) return Promise.resolve();
     return new Promise((resolve) => {
       socket.once("close", resolve);
@@ -72,14 +80,39 @@ class NodeSocket implements RawSocket {
   }
 }
 
-/** Listens with node:net; a port in use rejects with Node's own EADDRINUSE error. */
+/**
+ * Wraps each accepted socket in TLS itself rather than through a tls.Server,
+ * so a connection is handed over (and tracked) from its first byte: one
+ * still in its handshake is an idle connection, closed at once on drain.
+ */
+function tlsAcceptor(
+  certificate: NonNullable<TcpListenOptions["tls"]>,
+  accept: TcpListenOptions["accept"],
+): (socket: net.Socket) => void {
+  let secureContext: tls.SecureContext;
+  try {
+    secureContext = tls.createSecureContext(certificate);
+  } catch (error) {
+    throw _tlsError(error);
+  }
+  return (socket) => {
+    const secure = new tls.TLSSocket(socket, { isServer: true, secureContext });
+    // A failed handshake is the client's business: the socket just closes.
+    secure.on("error", () => secure.destroy());
+    accept(new NodeSocket(secure));
+  };
+}
+
+/** Listens with node:net (and TLS); a port in use rejects with Node's own EADDRINUSE error. */
 export function _listenNodeTcp(
-  { hostname, port, accept }: TcpListenOptions,
+  { hostname, port, tls: certificate, accept }: TcpListenOptions,
 ): Promise<TcpListener> {
   const server = net.createServer(
     // Half-open: a peer that sends its last command and FIN still gets the reply.
     { allowHalfOpen: true, noDelay: true, keepAlive: true },
-    (socket) => accept(new NodeSocket(socket)),
+    certificate === undefined
+      ? (socket) => accept(new NodeSocket(socket))
+      : tlsAcceptor(certificate, accept),
   );
   return new Promise((resolve, reject) => {
     server.once("error", reject);
