@@ -59,6 +59,10 @@ expectType<Promise<Server>>(serveAndShutdown({ server: http.createServer(), sign
 expectType<Promise<Server>>(serveAndShutdown({ server: net.createServer(), health: "/healthz" }));
 expectType<Promise<Server>>(serveAndShutdown({ server: http2.createSecureServer() }));
 expectError(serveAndShutdown({ server: {} }));
+expectError(serveAndShutdown({ server: http.createServer(), tls: { cert: "", key: "" } }));
+expectType<Promise<Server>>(serveAndShutdown({ fetch: handler, tls: { cert: "", key: "" } }));
+expectType<Promise<Server>>(serveAndShutdown({ connection: tcp, tls: { cert: "", key: "" } }));
+expectError(serveAndShutdown({ fetch: handler, tls: { cert: "" } }));
 expectError(serveAndShutdown({ server: Object.assign(() => {}, { listen() {} }) }));
 expectError(serveAndShutdown({ fetch: handler, gracePeriodMs: 10 }));
 expectError(serveAndShutdown({ fetch: handler, connection: tcp }));

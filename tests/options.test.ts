@@ -40,6 +40,35 @@ test("options: signals must be signal names a process can catch", async () => {
   await server.shutdown(1_000);
 });
 
+test("options: tls must be PEM text for cert and key, and not with a server", async () => {
+  const pem = "-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n";
+  await rejectsWith(
+    { fetch, tls: "cert.pem" },
+    TypeError,
+    /'tls' must be an object \{ cert, key \}/,
+  );
+  await rejectsWith(
+    { fetch, tls: { cert: pem } },
+    TypeError,
+    /'tls\.key' must be PEM text.*undefined/,
+  );
+  await rejectsWith(
+    { connection, tls: { cert: "./cert.pem", key: pem } },
+    TypeError,
+    /'tls\.cert' must be PEM text, the file's contents rather than its path: received "\.\/cert\.pem"/,
+  );
+  await rejectsWith(
+    { connection, tls: { cert: pem, key: new Uint8Array(1) } },
+    TypeError,
+    /'tls\.key' must be PEM text \(a string\): received a Uint8Array/,
+  );
+  await rejectsWith(
+    { server: http.createServer(), tls: { cert: pem, key: pem } },
+    TypeError,
+    /'tls' is for 'fetch' and 'connection': a 'server' brings its own TLS/,
+  );
+});
+
 test("options: health with a raw TCP server is a TypeError", async () => {
   await rejectsWith({ connection, health: "/healthz" }, TypeError, /'health'.*'connection'/);
 });
