@@ -54,11 +54,41 @@ if (checked.status !== 0) {
 }
 
 /** Runs one block on one runtime; resolves with what went wrong, or undefined. */
+// A throwaway certificate for the TLS blocks (TLS_CERT, TLS_KEY), made here.
+const tlsDir = join(out, "tls");
+mkdirSync(tlsDir, { recursive: true });
+spawnSync("openssl", [
+  "req",
+  "-x509",
+  "-newkey",
+  "ec",
+  "-pkeyopt",
+  "ec_paramgen_curve:prime256v1",
+  "-nodes",
+  "-keyout",
+  "key.pem",
+  "-out",
+  "cert.pem",
+  "-days",
+  "1",
+  "-subj",
+  "/CN=localhost",
+], { cwd: tlsDir, stdio: "ignore" });
+const runEnv = {
+  ...process.env,
+  TLS_CERT: join(tlsDir, "cert.pem"),
+  TLS_KEY: join(tlsDir, "key.pem"),
+};
+
 function run(block, runtime) {
   const file = block.file.replace(/\.ts$/, ".run.ts");
   writeFileSync(file, readFileSync(block.file, "utf8").replaceAll(/port: \d+/g, "port: 0"));
   const args = runtime.label === "deno" ? ["run", "-A", file] : [file];
-  const child = spawn(runtime.command, args, { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(runtime.command, args, {
+    cwd: root,
+    env: runEnv,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let output = "";
   return new Promise((resolve) => {
     const bound = setTimeout(() => {
