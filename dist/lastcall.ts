@@ -2092,7 +2092,13 @@ class SocketState {
   }
 
   close(): void {
-    this.socket.destroy();
+    const socket = this.socket;
+    // TLS: close_notify first, then the close, so the client reads a clean end
+    // rather than a truncation; a request racing in meanwhile is not run
+    // (interceptRequests). A second call (the deadline) closes it now.
+    if ((socket as tls.TLSSocket).encrypted && !socket.writableEnded) {
+      socket.end(() => socket.destroy());
+    } else socket.destroy();
   }
 }
 
@@ -2209,7 +2215,7 @@ function interceptRequests(
   server.on("request", function(this: http.Server, request, response) {
     const previous = (request.socket as StatefulSocket)[kState]?.last;
     const state = track(request, response);
-    if (sentClose(previous)) {
+    if (sentClose(previous) || request.socket.writableEnded) {
       // Not run, so not answered: the client sees the close and may resend.
       return;
     }
@@ -2334,7 +2340,11 @@ async function _serveNodeServer(
     { hostname: address.address, port: address.port },
     tracker,
     () => {
-      candidate.close();
+      // A TLS server only stops accepting here: its HTTP close would destroy
+      // the idle connections at once, with no close_notify, before the
+      // drain closes them cleanly.
+      if (isTls) net.Server.prototype.close.call(candidate);
+      else candidate.close();
       closeHandshakes?.();
       sessions?.goAway();
     },

@@ -262,6 +262,51 @@ test("tls: TCP over TLS answers openssl s_client, which ends by itself on shutdo
   assert.deepEqual([result.graceful, result.closedIdle], [true, 1], JSON.stringify(result));
 }, { skip: noTls });
 
+test(
+  "tls: an idle HTTPS/1.1 keep-alive connection is closed cleanly (close_notify, then FIN)",
+  async (t) => {
+    const { cert, key, caFile } = testCertificate()!;
+    const server = await serveAndShutdown({
+      hostname: "127.0.0.1",
+      signals: false,
+      tls: { cert, key },
+      fetch: () => new Response("hello\n"),
+    });
+    t.cleanup(() => server.close());
+    // OpenSSL 3 reports a close without close_notify as "unexpected eof" and exits 1.
+    const child = spawn("openssl", [
+      "s_client",
+      "-quiet",
+      "-ign_eof",
+      "-alpn",
+      "http/1.1",
+      "-CAfile",
+      caFile,
+      "-connect",
+      `127.0.0.1:${server.addr.port}`,
+      "-servername",
+      "localhost",
+    ], { stdio: ["pipe", "pipe", "pipe"] });
+    t.cleanup(() => child.kill("SIGKILL"));
+    let stdout = "";
+    let stderr = "";
+    child.stderr.on("data", (chunk) => stderr += chunk);
+    const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+    const answered = new Promise<void>((resolve) =>
+      child.stdout.on("data", (chunk) => {
+        stdout += chunk;
+        if (stdout.includes("hello")) resolve();
+      })
+    );
+    child.stdin.write("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    await within(answered, "the response through openssl s_client");
+    const result = await server.shutdown(3_000);
+    assert.equal(await within(exited, "openssl s_client to exit"), 0, stderr);
+    assert.equal(result.forced, 0, JSON.stringify(result));
+  },
+  { skip: noTls },
+);
+
 test("tls: a client stuck before its TLS handshake delays nothing", async (t) => {
   const server = await serveRespOverTls(t);
   const stuck = net.connect(server.addr.port, "127.0.0.1");
