@@ -32,6 +32,7 @@ const tools = {
   "redis-tools": "/usr/bin/redis-benchmark",
   haproxy: "/usr/sbin/haproxy",
   wrk: "/usr/bin/wrk",
+  "nghttp2-client": "/usr/bin/h2load",
 };
 const missing = Object.entries(tools).filter(([, path]) => !existsSync(path)).map(([pkg]) => pkg);
 if (missing.length > 0 && process.getuid?.() === 0) {
