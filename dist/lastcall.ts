@@ -2023,6 +2023,119 @@ function _trackSessions(server: http2.Http2Server, tracker: Tracker): Http2Sessi
   };
 }
 
+// ---- src/runtime/_shared/node_sockets.ts ----
+
+// The sockets of a node:http(s) or node:net server as tracked connections:
+// what lastcall keeps per socket, and how it learns that a socket closed.
+//
+// Memory, measured (Node 24, 2,000 idle keep-alive connections): a `close`
+// listener of lastcall's own on every socket turned Node's single listener
+// into an array for good, 225 of the 384 bytes lastcall added per
+// connection. So sockets are watched only once shutdown began; before that,
+// the ones gone are swept out whenever the set has doubled since the last
+// sweep (amortized O(1) per connection, at most twice the live count kept).
+
+
+const kState = Symbol("lastcall.socket");
+
+/** The fewest sockets kept before the first sweep. */
+const FIRST_SWEEP_AT = 256;
+
+/**
+ * What lastcall keeps per socket, on the socket itself. It is also the
+ * socket's handle in the Tracker: closing it closes the socket fully, as
+ * Node's own closeIdleConnections and Go do, so Node's parser reads nothing
+ * more and a request racing in never reaches a handler (the client sees the
+ * close and may retry). The last response is already with the kernel, which
+ * still delivers it; with nothing unread the peer sees FIN.
+ */
+class SocketState {
+  readonly socket: net.Socket;
+  conn!: TrackedConn;
+  inFlight = 0;
+  /** The connection's latest response: the one that carries `Connection: close` in shutdown. */
+  last: http.ServerResponse | undefined;
+
+  constructor(socket: net.Socket) {
+    this.socket = socket;
+  }
+
+  close(): void {
+    const socket = this.socket;
+    // TLS: close_notify first, then the close, so the client reads a clean end
+    // rather than a truncation; a request racing in meanwhile is not run
+    // (interceptRequests). A second call (the deadline) closes it now.
+    if ((socket as tls.TLSSocket).encrypted && !socket.writableEnded) {
+      socket.end(() => socket.destroy());
+    } else socket.destroy();
+  }
+}
+
+type StatefulSocket = net.Socket & { [kState]?: SocketState };
+
+/** The state lastcall keeps for `socket`, if it tracks it. */
+function _stateOf(socket: net.Socket): SocketState | undefined {
+  return (socket as StatefulSocket)[kState];
+}
+
+/** The tracked sockets of one server. */
+class NodeSockets {
+  readonly #tracker: Tracker;
+  readonly #states = new Set<SocketState>();
+  #sweepAt = FIRST_SWEEP_AT;
+  #watching = false;
+
+  constructor(tracker: Tracker) {
+    this.#tracker = tracker;
+  }
+
+  /** Tracks a socket just accepted. */
+  add(socket: net.Socket): SocketState {
+    const state = new SocketState(socket);
+    state.conn = this.#tracker.track(state);
+    (socket as StatefulSocket)[kState] = state;
+    this.#states.add(state);
+    if (this.#watching) this.#watch(state);
+    else if (this.#states.size >= this.#sweepAt) this.#sweep();
+    return state;
+  }
+
+  /**
+   * From now on (shutdown began) every close is reported as it happens;
+   * `each` is called with every socket still open.
+   */
+  watch(each: (state: SocketState) => void): void {
+    this.#watching = true;
+    for (const state of this.#states) {
+      if (state.socket.destroyed) this.#forget(state);
+      else {
+        this.#watch(state);
+        each(state);
+      }
+    }
+  }
+
+  #watch(state: SocketState): void {
+    state.socket.once("close", () => this.#closed(state));
+  }
+
+  #closed(state: SocketState): void {
+    this.#states.delete(state);
+    state.conn.closed();
+  }
+
+  /** A socket that closed before shutdown began: gone from the tracker, counted nowhere. */
+  #forget(state: SocketState): void {
+    this.#states.delete(state);
+    state.conn.hijack();
+  }
+
+  #sweep(): void {
+    for (const state of this.#states) if (state.socket.destroyed) this.#forget(state);
+    this.#sweepAt = Math.max(FIRST_SWEEP_AT, this.#states.size * 2);
+  }
+}
+
 // ---- src/runtime/_shared/tls_handshakes.ts ----
 
 // Connections of a node:tls based server (https, http2 secure) still in their
@@ -2070,40 +2183,6 @@ function _trackHandshakes(server: tls.Server): () => void {
 // is not run. HTTP/2 sessions are tracked by http2_sessions.ts.
 
 
-const kState = Symbol("lastcall.socket");
-
-/**
- * What lastcall keeps per socket, on the socket itself. It is also the
- * socket's handle in the Tracker: closing it closes the socket fully, as
- * Node's own closeIdleConnections and Go do, so Node's parser reads nothing
- * more and a request racing in never reaches a handler (the client sees the
- * close and may retry). The last response is already with the kernel, which
- * still delivers it; with nothing unread the peer sees FIN.
- */
-class SocketState {
-  readonly socket: net.Socket;
-  conn!: TrackedConn;
-  inFlight = 0;
-  /** The connection's latest response: the one that carries `Connection: close` in shutdown. */
-  last: http.ServerResponse | undefined;
-
-  constructor(socket: net.Socket) {
-    this.socket = socket;
-  }
-
-  close(): void {
-    const socket = this.socket;
-    // TLS: close_notify first, then the close, so the client reads a clean end
-    // rather than a truncation; a request racing in meanwhile is not run
-    // (interceptRequests). A second call (the deadline) closes it now.
-    if ((socket as tls.TLSSocket).encrypted && !socket.writableEnded) {
-      socket.end(() => socket.destroy());
-    } else socket.destroy();
-  }
-}
-
-type StatefulSocket = net.Socket & { [kState]?: SocketState };
-
 /** Where the fetch adapter leaves what to do when a response closes (the client may have left). */
 const ON_RESPONSE_CLOSE: unique symbol = Symbol("lastcall.onResponseClose");
 
@@ -2112,21 +2191,8 @@ type ClosableResponse = http.ServerResponse & {
   [ON_RESPONSE_CLOSE]?: (() => void) | undefined;
 };
 
-// Listeners shared by every socket (and, per server, every response): `this`
-// is the emitter, so no closure is made per connection or per request.
-//
-// Memory, measured: Node adds a close listener to the socket per response;
-// beside Node's own and this one, that third listener grows the socket's
-// listener array for good (about 170 bytes per connection). Watching the
-// close only while a socket is idle avoids that, but re-adding the listener
-// after every response cost about 1 µs per request (6 % of hello-world
-// throughput): throughput won.
-function onSocketClose(this: StatefulSocket): void {
-  this[kState]?.conn.closed();
-}
-
-function requestStarted(socket: StatefulSocket): SocketState | undefined {
-  const state = socket[kState];
+function requestStarted(socket: net.Socket): SocketState | undefined {
+  const state = _stateOf(socket);
   if (state === undefined) return undefined;
   state.inFlight++;
   state.conn.active();
@@ -2139,7 +2205,7 @@ function requestStarted(socket: StatefulSocket): SocketState | undefined {
  * the deadline destroys it.
  */
 function upgraded(request: http.IncomingMessage): void {
-  (request.socket as StatefulSocket)[kState]?.conn.active();
+  _stateOf(request.socket)?.conn.active();
 }
 
 /**
@@ -2160,7 +2226,7 @@ function trackUpgrades(server: http.Server): void {
 }
 
 function responseEnded(response: http.ServerResponse): void {
-  const state = (response.req.socket as StatefulSocket)[kState];
+  const state = _stateOf(response.req.socket);
   if (state === undefined) return;
   if (state.last === response) state.last = undefined;
   if (--state.inFlight === 0) state.conn.idle();
@@ -2213,7 +2279,7 @@ function interceptRequests(
   const appListeners = server.listeners("request") as http.RequestListener[];
   server.removeAllListeners("request");
   server.on("request", function(this: http.Server, request, response) {
-    const previous = (request.socket as StatefulSocket)[kState]?.last;
+    const previous = _stateOf(request.socket)?.last;
     const state = track(request, response);
     if (sentClose(previous) || request.socket.writableEnded) {
       // Not run, so not answered: the client sees the close and may resend.
@@ -2286,46 +2352,39 @@ async function _serveNodeServer(
   // TLS servers hand requests the TLS socket, so that is the one tracked.
   // HTTP/2 connections are tracked as sessions (h2c ones all are).
   const connectionEvent = isTls ? "secureConnection" : "connection";
+  const sockets = new NodeSockets(tracker);
   if (!h2 || isTls) {
-    candidate.on(connectionEvent, (socket: StatefulSocket) => {
+    candidate.on(connectionEvent, (socket: net.Socket) => {
       if ((socket as tls.TLSSocket).alpnProtocol === "h2") return;
-      const state = new SocketState(socket);
-      state.conn = tracker.track(state);
-      socket[kState] = state;
-      socket.on("close", onSocketClose);
+      const state = sockets.add(socket);
       // A plain TCP server has no request boundary: its connections count as
       // busy until they close or the deadline cuts them.
       if (!http) state.conn.active();
     });
   }
+  // Once shutdown begins, closes count (during drainDelay too), and the
+  // latest response of each connection, if its head is not sent yet, says
+  // Connection: close.
+  shutdown.addEventListener("abort", () => {
+    sockets.watch((state) => {
+      if (state.last !== undefined) closeBehindLast(state, state.last);
+    });
+  }, { once: true });
 
   if (h2 && options.health !== undefined) interceptStreams(candidate, options.health);
   if (http) {
     trackUpgrades(candidate as http.Server);
-    // Responses in flight, to mark them Connection: close when shutdown begins.
-    const responses = new Set<http.ServerResponse>();
     function onResponseClose(this: ClosableResponse): void {
-      responses.delete(this);
       responseEnded(this);
       this[ON_RESPONSE_CLOSE]?.();
     }
     interceptRequests(candidate as http.Server, options.health, (request, response) => {
-      responses.add(response);
       response.on("close", onResponseClose);
       if (isHttp2(request)) return undefined;
       const state = requestStarted(request.socket);
       if (shutdown.aborted && state !== undefined) closeBehindLast(state, response);
       return state;
     });
-    shutdown.addEventListener("abort", () => {
-      for (const response of responses) {
-        if (isHttp2(response.req)) continue;
-        const state = (response.req.socket as StatefulSocket)[kState];
-        if (state === undefined) {
-          if (!response.headersSent) response.setHeader("connection", "close");
-        } else if (state.last === response) closeBehindLast(state, response);
-      }
-    }, { once: true });
   }
 
   await new Promise<void>((resolve, reject) => {

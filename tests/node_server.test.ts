@@ -104,6 +104,33 @@ test(
   { skip: unsupported },
 );
 
+test(
+  "{ server }: 600 connections closed before shutdown are not counted, one open is",
+  async (t) => {
+    const server = await serveServer(
+      t,
+      http.createServer((_request, response) => response.end("ok")),
+    );
+    // More than lastcall keeps before it sweeps out closed sockets, twice over.
+    for (let i = 0; i < 600; i++) {
+      const agent = new http.Agent({ keepAlive: false });
+      await request(agent, server.addr.port, "/");
+      agent.destroy();
+    }
+    const agent = new http.Agent({ keepAlive: true });
+    t.cleanup(() => agent.destroy());
+    const open = await request(agent, server.addr.port, "/");
+    const result = await server.shutdown(2_000);
+    assert.deepEqual(
+      [result.closedIdle, result.drained, result.forced],
+      [1, 0, 0],
+      JSON.stringify(result),
+    );
+    await socketClosed(open.socket, 2_000);
+  },
+  { skip: unsupported },
+);
+
 test("{ server }: a response that never ends is forced at the deadline", async (t) => {
   const app = slowApp();
   const server = await serveServer(t, http.createServer(app.handler));

@@ -17,43 +17,9 @@ import {
   type NodeServerServeOptions,
   type Serving,
 } from "../../shim.ts";
-import type { TrackedConn } from "../../tracker.ts";
 import { _trackSessions } from "./http2_sessions.ts";
+import { _stateOf, NodeSockets, type SocketState } from "./node_sockets.ts";
 import { _trackHandshakes } from "./tls_handshakes.ts";
-
-const kState = Symbol("lastcall.socket");
-
-/**
- * What lastcall keeps per socket, on the socket itself. It is also the
- * socket's handle in the Tracker: closing it closes the socket fully, as
- * Node's own closeIdleConnections and Go do, so Node's parser reads nothing
- * more and a request racing in never reaches a handler (the client sees the
- * close and may retry). The last response is already with the kernel, which
- * still delivers it; with nothing unread the peer sees FIN.
- */
-class SocketState {
-  readonly socket: net.Socket;
-  conn!: TrackedConn;
-  inFlight = 0;
-  /** The connection's latest response: the one that carries `Connection: close` in shutdown. */
-  last: http.ServerResponse | undefined;
-
-  constructor(socket: net.Socket) {
-    this.socket = socket;
-  }
-
-  close(): void {
-    const socket = this.socket;
-    // TLS: close_notify first, then the close, so the client reads a clean end
-    // rather than a truncation; a request racing in meanwhile is not run
-    // (interceptRequests). A second call (the deadline) closes it now.
-    if ((socket as tls.TLSSocket).encrypted && !socket.writableEnded) {
-      socket.end(() => socket.destroy());
-    } else socket.destroy();
-  }
-}
-
-type StatefulSocket = net.Socket & { [kState]?: SocketState };
 
 /** Where the fetch adapter leaves what to do when a response closes (the client may have left). */
 export const ON_RESPONSE_CLOSE: unique symbol = Symbol("lastcall.onResponseClose");
@@ -63,21 +29,8 @@ export type ClosableResponse = http.ServerResponse & {
   [ON_RESPONSE_CLOSE]?: (() => void) | undefined;
 };
 
-// Listeners shared by every socket (and, per server, every response): `this`
-// is the emitter, so no closure is made per connection or per request.
-//
-// Memory, measured: Node adds a close listener to the socket per response;
-// beside Node's own and this one, that third listener grows the socket's
-// listener array for good (about 170 bytes per connection). Watching the
-// close only while a socket is idle avoids that, but re-adding the listener
-// after every response cost about 1 µs per request (6 % of hello-world
-// throughput): throughput won.
-function onSocketClose(this: StatefulSocket): void {
-  this[kState]?.conn.closed();
-}
-
-function requestStarted(socket: StatefulSocket): SocketState | undefined {
-  const state = socket[kState];
+function requestStarted(socket: net.Socket): SocketState | undefined {
+  const state = _stateOf(socket);
   if (state === undefined) return undefined;
   state.inFlight++;
   state.conn.active();
@@ -90,7 +43,7 @@ function requestStarted(socket: StatefulSocket): SocketState | undefined {
  * the deadline destroys it.
  */
 function upgraded(request: http.IncomingMessage): void {
-  (request.socket as StatefulSocket)[kState]?.conn.active();
+  _stateOf(request.socket)?.conn.active();
 }
 
 /**
@@ -111,7 +64,7 @@ function trackUpgrades(server: http.Server): void {
 }
 
 function responseEnded(response: http.ServerResponse): void {
-  const state = (response.req.socket as StatefulSocket)[kState];
+  const state = _stateOf(response.req.socket);
   if (state === undefined) return;
   if (state.last === response) state.last = undefined;
   if (--state.inFlight === 0) state.conn.idle();
@@ -164,7 +117,7 @@ function interceptRequests(
   const appListeners = server.listeners("request") as http.RequestListener[];
   server.removeAllListeners("request");
   server.on("request", function(this: http.Server, request, response) {
-    const previous = (request.socket as StatefulSocket)[kState]?.last;
+    const previous = _stateOf(request.socket)?.last;
     const state = track(request, response);
     if (sentClose(previous) || request.socket.writableEnded) {
       // Not run, so not answered: the client sees the close and may resend.
@@ -237,46 +190,39 @@ export async function _serveNodeServer(
   // TLS servers hand requests the TLS socket, so that is the one tracked.
   // HTTP/2 connections are tracked as sessions (h2c ones all are).
   const connectionEvent = isTls ? "secureConnection" : "connection";
+  const sockets = new NodeSockets(tracker);
   if (!h2 || isTls) {
-    candidate.on(connectionEvent, (socket: StatefulSocket) => {
+    candidate.on(connectionEvent, (socket: net.Socket) => {
       if ((socket as tls.TLSSocket).alpnProtocol === "h2") return;
-      const state = new SocketState(socket);
-      state.conn = tracker.track(state);
-      socket[kState] = state;
-      socket.on("close", onSocketClose);
+      const state = sockets.add(socket);
       // A plain TCP server has no request boundary: its connections count as
       // busy until they close or the deadline cuts them.
       if (!http) state.conn.active();
     });
   }
+  // Once shutdown begins, closes count (during drainDelay too), and the
+  // latest response of each connection, if its head is not sent yet, says
+  // Connection: close.
+  shutdown.addEventListener("abort", () => {
+    sockets.watch((state) => {
+      if (state.last !== undefined) closeBehindLast(state, state.last);
+    });
+  }, { once: true });
 
   if (h2 && options.health !== undefined) interceptStreams(candidate, options.health);
   if (http) {
     trackUpgrades(candidate as http.Server);
-    // Responses in flight, to mark them Connection: close when shutdown begins.
-    const responses = new Set<http.ServerResponse>();
     function onResponseClose(this: ClosableResponse): void {
-      responses.delete(this);
       responseEnded(this);
       this[ON_RESPONSE_CLOSE]?.();
     }
     interceptRequests(candidate as http.Server, options.health, (request, response) => {
-      responses.add(response);
       response.on("close", onResponseClose);
       if (isHttp2(request)) return undefined;
       const state = requestStarted(request.socket);
       if (shutdown.aborted && state !== undefined) closeBehindLast(state, response);
       return state;
     });
-    shutdown.addEventListener("abort", () => {
-      for (const response of responses) {
-        if (isHttp2(response.req)) continue;
-        const state = (response.req.socket as StatefulSocket)[kState];
-        if (state === undefined) {
-          if (!response.headersSent) response.setHeader("connection", "close");
-        } else if (state.last === response) closeBehindLast(state, response);
-      }
-    }, { once: true });
   }
 
   await new Promise<void>((resolve, reject) => {
