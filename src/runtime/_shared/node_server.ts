@@ -203,7 +203,9 @@ export async function _serveNodeServer(
   // Once shutdown begins, closes count (during drainDelay too), and the
   // latest response of each connection, if its head is not sent yet, says
   // Connection: close.
+  let shuttingDown = false; // shutdown.aborted, without a getter per request
   shutdown.addEventListener("abort", () => {
+    shuttingDown = true;
     sockets.watch((state) => {
       if (state.last !== undefined) closeBehindLast(state, state.last);
     });
@@ -220,7 +222,7 @@ export async function _serveNodeServer(
       response.on("close", onResponseClose);
       if (isHttp2(request)) return undefined;
       const state = requestStarted(request.socket);
-      if (shutdown.aborted && state !== undefined) closeBehindLast(state, response);
+      if (shuttingDown && state !== undefined) closeBehindLast(state, response);
       return state;
     });
   }

@@ -50,6 +50,11 @@ export class SocketState {
 
 type StatefulSocket = net.Socket & { [kState]?: SocketState };
 
+// Shared by every socket: `this` is the emitter, so no closure per connection.
+function onSocketClose(this: StatefulSocket): void {
+  this[kState]?.conn.closed();
+}
+
 /** The state lastcall keeps for `socket`, if it tracks it. */
 export function _stateOf(socket: net.Socket): SocketState | undefined {
   return (socket as StatefulSocket)[kState];
@@ -71,9 +76,11 @@ export class NodeSockets {
     const state = new SocketState(socket);
     state.conn = this.#tracker.track(state);
     (socket as StatefulSocket)[kState] = state;
-    this.#states.add(state);
-    if (this.#watching) this.#watch(state);
-    else if (this.#states.size >= this.#sweepAt) this.#sweep();
+    if (this.#watching) socket.on("close", onSocketClose);
+    else {
+      this.#states.add(state);
+      if (this.#states.size >= this.#sweepAt) this.#sweep();
+    }
     return state;
   }
 
@@ -84,31 +91,23 @@ export class NodeSockets {
   watch(each: (state: SocketState) => void): void {
     this.#watching = true;
     for (const state of this.#states) {
-      if (state.socket.destroyed) this.#forget(state);
+      if (state.socket.destroyed) state.conn.hijack(); // gone before: counted nowhere
       else {
-        this.#watch(state);
+        state.socket.on("close", onSocketClose);
         each(state);
       }
     }
+    // The tracker holds them from here; no sweep is needed any more.
+    this.#states.clear();
   }
 
-  #watch(state: SocketState): void {
-    state.socket.once("close", () => this.#closed(state));
-  }
-
-  #closed(state: SocketState): void {
-    this.#states.delete(state);
-    state.conn.closed();
-  }
-
-  /** A socket that closed before shutdown began: gone from the tracker, counted nowhere. */
-  #forget(state: SocketState): void {
-    this.#states.delete(state);
-    state.conn.hijack();
-  }
-
+  /** Drops the sockets that closed (before shutdown began: counted nowhere). */
   #sweep(): void {
-    for (const state of this.#states) if (state.socket.destroyed) this.#forget(state);
+    for (const state of this.#states) {
+      if (!state.socket.destroyed) continue;
+      this.#states.delete(state);
+      state.conn.hijack();
+    }
     this.#sweepAt = Math.max(FIRST_SWEEP_AT, this.#states.size * 2);
   }
 }
