@@ -29,9 +29,10 @@ export type ClosableResponse = http.ServerResponse & {
   [ON_RESPONSE_CLOSE]?: (() => void) | undefined;
 };
 
-function requestStarted(socket: net.Socket): SocketState | undefined {
+function requestStarted(socket: net.Socket, shuttingDown: boolean): SocketState | undefined {
   const state = _stateOf(socket);
   if (state === undefined) return undefined;
+  if (shuttingDown) state.watch();
   state.inFlight++;
   state.conn.active();
   return state;
@@ -43,7 +44,9 @@ function requestStarted(socket: net.Socket): SocketState | undefined {
  * the deadline destroys it.
  */
 function upgraded(request: http.IncomingMessage): void {
-  _stateOf(request.socket)?.conn.active();
+  const state = _stateOf(request.socket);
+  state?.watch(); // in flight until it closes, whoever closes it
+  state?.conn.active();
 }
 
 /**
@@ -221,7 +224,7 @@ export async function _serveNodeServer(
     interceptRequests(candidate as http.Server, options.health, (request, response) => {
       response.on("close", onResponseClose);
       if (isHttp2(request)) return undefined;
-      const state = requestStarted(request.socket);
+      const state = requestStarted(request.socket, shuttingDown);
       if (shuttingDown && state !== undefined) closeBehindLast(state, response);
       return state;
     });
@@ -242,6 +245,7 @@ export async function _serveNodeServer(
       // A TLS server only stops accepting here: its HTTP close would destroy
       // the idle connections at once, with no close_notify, before the
       // drain closes them cleanly.
+      sockets.settle();
       if (isTls) net.Server.prototype.close.call(candidate);
       else candidate.close();
       closeHandshakes?.();

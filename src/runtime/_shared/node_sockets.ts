@@ -7,6 +7,9 @@
 // connection. So sockets are watched only once shutdown began; before that,
 // the ones gone are swept out whenever the set has doubled since the last
 // sweep (amortized O(1) per connection, at most twice the live count kept).
+// Even then, a socket idle when shutdown began is watched only if it gets a
+// request: closing it is lastcall's own doing, reported as it happens, so
+// 10,000 idle sockets cost no listener and no close event to wait for.
 
 import type http from "node:http";
 import type net from "node:net";
@@ -32,9 +35,18 @@ export class SocketState {
   inFlight = 0;
   /** The connection's latest response: the one that carries `Connection: close` in shutdown. */
   last: http.ServerResponse | undefined;
+  /** Its close is reported by a listener (else by close() itself). */
+  watched = false;
 
   constructor(socket: net.Socket) {
     this.socket = socket;
+  }
+
+  /** Reports the socket's close from now on, whoever closes it. */
+  watch(): void {
+    if (this.watched) return;
+    this.watched = true;
+    this.socket.on("close", onSocketClose);
   }
 
   close(): void {
@@ -43,8 +55,12 @@ export class SocketState {
     // rather than a truncation; a request racing in meanwhile is not run
     // (interceptRequests). A second call (the deadline) closes it now.
     if ((socket as tls.TLSSocket).encrypted && !socket.writableEnded) {
+      this.watch();
       socket.end(() => socket.destroy());
-    } else socket.destroy();
+      return;
+    }
+    socket.destroy();
+    if (!this.watched) this.conn.closed();
   }
 }
 
@@ -76,7 +92,7 @@ export class NodeSockets {
     const state = new SocketState(socket);
     state.conn = this.#tracker.track(state);
     (socket as StatefulSocket)[kState] = state;
-    if (this.#watching) socket.on("close", onSocketClose);
+    if (this.#watching) state.watch();
     else {
       this.#states.add(state);
       if (this.#states.size >= this.#sweepAt) this.#sweep();
@@ -85,19 +101,34 @@ export class NodeSockets {
   }
 
   /**
-   * From now on (shutdown began) every close is reported as it happens;
+   * Shutdown began: from now on every close is reported. Busy sockets (and
+   * new ones) are watched; idle ones wait in the set for {@linkcode settle}.
    * `each` is called with every socket still open.
    */
   watch(each: (state: SocketState) => void): void {
     this.#watching = true;
     for (const state of this.#states) {
-      if (state.socket.destroyed) state.conn.hijack(); // gone before: counted nowhere
-      else {
-        state.socket.on("close", onSocketClose);
-        each(state);
+      if (state.socket.destroyed) {
+        this.#states.delete(state);
+        state.conn.hijack(); // gone before shutdown began: counted nowhere
+        continue;
       }
+      if (state.conn.state === "active") {
+        this.#states.delete(state);
+        state.watch();
+      }
+      each(state);
     }
-    // The tracker holds them from here; no sweep is needed any more.
+  }
+
+  /**
+   * The listener closes: the idle sockets whose peer closed them meanwhile
+   * (during drainDelay) are reported now; the rest close through close().
+   */
+  settle(): void {
+    for (const state of this.#states) {
+      if (!state.watched && state.socket.destroyed) state.conn.closed();
+    }
     this.#states.clear();
   }
 
