@@ -3,6 +3,7 @@
 //   lastcall  the same behind lastcall: { server } on Node, fetch on Deno and Bun
 //   fetch     (Node) lastcall's fetch adapter     hono  (Node) @hono/node-server
 //   srvx      (Node) srvx
+//   hono-server (Node) @hono/node-server's getRequestListener in lastcall's { server }
 // Prints "listening <port>" once it accepts connections; SIGTERM ends it.
 
 import http from "node:http";
@@ -57,6 +58,18 @@ if (impl === "bare" && runtime === "deno") {
   await new Promise<void>((resolve) => server.once("listening", () => resolve()));
   listening = (server.address() as { port: number }).port;
   close = () => server.close();
+} else if (impl === "hono-server") {
+  // @hono/node-server's request listener (its own Request and Response) in
+  // lastcall's `{ server }` mode: Hono's speed with lastcall's shutdown.
+  const { getRequestListener } = await import("@hono/node-server");
+  const server = await serveAndShutdown({
+    server: http.createServer(getRequestListener(hello)),
+    hostname,
+    port,
+    signals: false,
+  });
+  listening = server.addr.port;
+  close = () => server.shutdown(1_000);
 } else if (impl === "srvx") {
   const { serve } = await import("srvx");
   const server = serve({ fetch: hello, hostname, port, silent: true });
