@@ -7,9 +7,9 @@
 // Node 20 cannot run the TypeScript sources, so it is not offered here.
 
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { root, runtimes } from "../scripts/runtimes.mjs";
+import { cpuMs, startServer } from "./_proc.mjs";
 
 const [other, impl = "lastcall", which = "node24,deno,bun", runs = "5", seconds = "3"] = process
   .argv.slice(2);
@@ -18,29 +18,9 @@ if (!other) {
   process.exit(2);
 }
 const checkouts = { before: resolve(other), after: root };
-const TICKS_PER_MS = 100 / 1000;
-
-function cpuMs(pid) {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_MS;
-}
 
 function start(runtime, dir) {
-  const args = runtime.label === "deno" ? ["run", "-A"] : [];
-  const child = spawn(
-    "taskset",
-    ["-c", "0", runtime.command, ...args, join(dir, "bench/servers/http.ts"), impl],
-    { cwd: dir, stdio: ["ignore", "pipe", "inherit"] },
-  );
-  return new Promise((done, fail) => {
-    let out = "";
-    child.stdout.on("data", (chunk) => {
-      out += chunk;
-      const match = /listening (\d+)/.exec(out);
-      if (match) done({ child, port: Number(match[1]) });
-    });
-    child.on("exit", (code) => fail(new Error(`server exited ${code}: ${out}`)));
-  });
+  return startServer(runtime, join(dir, "bench/servers/http.ts"), [impl], dir);
 }
 
 function wrk(port) {

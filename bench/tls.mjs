@@ -5,59 +5,20 @@
 // requests/s and server CPU µs per request of each, and the ratio to bare.
 //   node bench/tls.mjs [runtimes=node24,deno,bun] [runs=3] [seconds=3]
 
-import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { root, runtimes } from "../scripts/runtimes.mjs";
+import { throwawayCertificate } from "../scripts/throwaway_cert.mjs";
+import { cpuMs, startServer } from "./_proc.mjs";
 
 const [which = "node24,deno,bun", runs = "3", seconds = "3"] = process.argv.slice(2);
-const TICKS_PER_MS = 100 / 1000;
 const dir = mkdtempSync(join(tmpdir(), "lastcall-bench-tls-"));
-spawnSync("openssl", [
-  "req",
-  "-x509",
-  "-newkey",
-  "ec",
-  "-pkeyopt",
-  "ec_paramgen_curve:prime256v1",
-  "-nodes",
-  "-keyout",
-  "key.pem",
-  "-out",
-  "cert.pem",
-  "-days",
-  "1",
-  "-subj",
-  "/CN=localhost",
-], { cwd: dir, stdio: "ignore" });
-
-function cpuMs(pid) {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_MS;
-}
+const { certFile, keyFile } = throwawayCertificate(dir);
 
 function start(runtime, impl) {
-  const args = runtime.label === "deno" ? ["run", "-A"] : [];
-  const child = spawn("taskset", [
-    "-c",
-    "0",
-    runtime.command,
-    ...args,
-    "bench/servers/tls.ts",
-    impl,
-    join(dir, "cert.pem"),
-    join(dir, "key.pem"),
-  ], { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
-  return new Promise((done, fail) => {
-    let out = "";
-    child.stdout.on("data", (chunk) => {
-      out += chunk;
-      const match = /listening (\d+)/.exec(out);
-      if (match) done({ child, port: Number(match[1]) });
-    });
-    child.on("exit", (code) => fail(new Error(`server exited ${code}`)));
-  });
+  return startServer(runtime, "bench/servers/tls.ts", [impl, certFile, keyFile], root);
 }
 
 /** Runs a load tool on core 1; returns completed requests. */

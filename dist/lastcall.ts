@@ -1163,7 +1163,8 @@ function _trackerFor(shutdown: AbortSignal): DelayAwareTracker {
   const tracker: DelayAwareTracker = Object.assign(
     new Tracker({
       onStateChange: (_conn, _from, to) => {
-        if (to === "closed" && shutdown.aborted && !tracker.draining) tracker.closedDuringDelay++;
+        // (Cheapest test first: this runs for every connection that closes.)
+        if (to === "closed" && !tracker.draining && shutdown.aborted) tracker.closedDuringDelay++;
       },
     }),
     { closedDuringDelay: 0 },
@@ -2034,6 +2035,9 @@ function _trackSessions(server: http2.Http2Server, tracker: Tracker): Http2Sessi
 // connection. So sockets are watched only once shutdown began; before that,
 // the ones gone are swept out whenever the set has doubled since the last
 // sweep (amortized O(1) per connection, at most twice the live count kept).
+// Even then, a socket idle when shutdown began is watched only if it gets a
+// request: closing it is lastcall's own doing, reported as it happens, so
+// 10,000 idle sockets cost no listener and no close event to wait for.
 
 
 const kState = Symbol("lastcall.socket");
@@ -2055,9 +2059,18 @@ class SocketState {
   inFlight = 0;
   /** The connection's latest response: the one that carries `Connection: close` in shutdown. */
   last: http.ServerResponse | undefined;
+  /** Its close is reported by a listener (else by close() itself). */
+  watched = false;
 
   constructor(socket: net.Socket) {
     this.socket = socket;
+  }
+
+  /** Reports the socket's close from now on, whoever closes it. */
+  watch(): void {
+    if (this.watched) return;
+    this.watched = true;
+    this.socket.on("close", onSocketClose);
   }
 
   close(): void {
@@ -2066,12 +2079,21 @@ class SocketState {
     // rather than a truncation; a request racing in meanwhile is not run
     // (interceptRequests). A second call (the deadline) closes it now.
     if ((socket as tls.TLSSocket).encrypted && !socket.writableEnded) {
+      this.watch();
       socket.end(() => socket.destroy());
-    } else socket.destroy();
+      return;
+    }
+    socket.destroy();
+    if (!this.watched) this.conn.closed();
   }
 }
 
 type StatefulSocket = net.Socket & { [kState]?: SocketState };
+
+// Shared by every socket: `this` is the emitter, so no closure per connection.
+function onSocketClose(this: StatefulSocket): void {
+  this[kState]?.conn.closed();
+}
 
 /** The state lastcall keeps for `socket`, if it tracks it. */
 function _stateOf(socket: net.Socket): SocketState | undefined {
@@ -2094,44 +2116,53 @@ class NodeSockets {
     const state = new SocketState(socket);
     state.conn = this.#tracker.track(state);
     (socket as StatefulSocket)[kState] = state;
-    this.#states.add(state);
-    if (this.#watching) this.#watch(state);
-    else if (this.#states.size >= this.#sweepAt) this.#sweep();
+    if (this.#watching) state.watch();
+    else {
+      this.#states.add(state);
+      if (this.#states.size >= this.#sweepAt) this.#sweep();
+    }
     return state;
   }
 
   /**
-   * From now on (shutdown began) every close is reported as it happens;
+   * Shutdown began: from now on every close is reported. Busy sockets (and
+   * new ones) are watched; idle ones wait in the set for {@linkcode settle}.
    * `each` is called with every socket still open.
    */
   watch(each: (state: SocketState) => void): void {
     this.#watching = true;
     for (const state of this.#states) {
-      if (state.socket.destroyed) this.#forget(state);
-      else {
-        this.#watch(state);
-        each(state);
+      if (state.socket.destroyed) {
+        this.#states.delete(state);
+        state.conn.hijack(); // gone before shutdown began: counted nowhere
+        continue;
       }
+      if (state.conn.state === "active") {
+        this.#states.delete(state);
+        state.watch();
+      }
+      each(state);
     }
   }
 
-  #watch(state: SocketState): void {
-    state.socket.once("close", () => this.#closed(state));
+  /**
+   * The listener closes: the idle sockets whose peer closed them meanwhile
+   * (during drainDelay) are reported now; the rest close through close().
+   */
+  settle(): void {
+    for (const state of this.#states) {
+      if (!state.watched && state.socket.destroyed) state.conn.closed();
+    }
+    this.#states.clear();
   }
 
-  #closed(state: SocketState): void {
-    this.#states.delete(state);
-    state.conn.closed();
-  }
-
-  /** A socket that closed before shutdown began: gone from the tracker, counted nowhere. */
-  #forget(state: SocketState): void {
-    this.#states.delete(state);
-    state.conn.hijack();
-  }
-
+  /** Drops the sockets that closed (before shutdown began: counted nowhere). */
   #sweep(): void {
-    for (const state of this.#states) if (state.socket.destroyed) this.#forget(state);
+    for (const state of this.#states) {
+      if (!state.socket.destroyed) continue;
+      this.#states.delete(state);
+      state.conn.hijack();
+    }
     this.#sweepAt = Math.max(FIRST_SWEEP_AT, this.#states.size * 2);
   }
 }
@@ -2191,9 +2222,10 @@ type ClosableResponse = http.ServerResponse & {
   [ON_RESPONSE_CLOSE]?: (() => void) | undefined;
 };
 
-function requestStarted(socket: net.Socket): SocketState | undefined {
+function requestStarted(socket: net.Socket, shuttingDown: boolean): SocketState | undefined {
   const state = _stateOf(socket);
   if (state === undefined) return undefined;
+  if (shuttingDown) state.watch();
   state.inFlight++;
   state.conn.active();
   return state;
@@ -2205,7 +2237,9 @@ function requestStarted(socket: net.Socket): SocketState | undefined {
  * the deadline destroys it.
  */
 function upgraded(request: http.IncomingMessage): void {
-  _stateOf(request.socket)?.conn.active();
+  const state = _stateOf(request.socket);
+  state?.watch(); // in flight until it closes, whoever closes it
+  state?.conn.active();
 }
 
 /**
@@ -2365,7 +2399,9 @@ async function _serveNodeServer(
   // Once shutdown begins, closes count (during drainDelay too), and the
   // latest response of each connection, if its head is not sent yet, says
   // Connection: close.
+  let shuttingDown = false; // shutdown.aborted, without a getter per request
   shutdown.addEventListener("abort", () => {
+    shuttingDown = true;
     sockets.watch((state) => {
       if (state.last !== undefined) closeBehindLast(state, state.last);
     });
@@ -2381,8 +2417,8 @@ async function _serveNodeServer(
     interceptRequests(candidate as http.Server, options.health, (request, response) => {
       response.on("close", onResponseClose);
       if (isHttp2(request)) return undefined;
-      const state = requestStarted(request.socket);
-      if (shutdown.aborted && state !== undefined) closeBehindLast(state, response);
+      const state = requestStarted(request.socket, shuttingDown);
+      if (shuttingDown && state !== undefined) closeBehindLast(state, response);
       return state;
     });
   }
@@ -2402,6 +2438,7 @@ async function _serveNodeServer(
       // A TLS server only stops accepting here: its HTTP close would destroy
       // the idle connections at once, with no close_notify, before the
       // drain closes them cleanly.
+      sockets.settle();
       if (isTls) net.Server.prototype.close.call(candidate);
       else candidate.close();
       closeHandshakes?.();

@@ -11,6 +11,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { root, runtimes } from "./runtimes.mjs";
+import { throwawayCertificate } from "./throwaway_cert.mjs";
 
 const BOUND_MS = 15_000;
 const out = join(root, ".build/docs");
@@ -57,27 +58,11 @@ if (checked.status !== 0) {
 // A throwaway certificate for the TLS blocks (TLS_CERT, TLS_KEY), made here.
 const tlsDir = join(out, "tls");
 mkdirSync(tlsDir, { recursive: true });
-spawnSync("openssl", [
-  "req",
-  "-x509",
-  "-newkey",
-  "ec",
-  "-pkeyopt",
-  "ec_paramgen_curve:prime256v1",
-  "-nodes",
-  "-keyout",
-  "key.pem",
-  "-out",
-  "cert.pem",
-  "-days",
-  "1",
-  "-subj",
-  "/CN=localhost",
-], { cwd: tlsDir, stdio: "ignore" });
+const { certFile, keyFile } = throwawayCertificate(tlsDir);
 const runEnv = {
   ...process.env,
-  TLS_CERT: join(tlsDir, "cert.pem"),
-  TLS_KEY: join(tlsDir, "key.pem"),
+  TLS_CERT: certFile,
+  TLS_KEY: keyFile,
 };
 
 function run(block, runtime) {
