@@ -231,41 +231,58 @@ test(
   { skip: noTls || noRedisCli },
 );
 
-test("tls: TCP over TLS answers openssl s_client, which ends by itself on shutdown", async (t) => {
-  const server = await serveRespOverTls(t);
-  const certificate = testCertificate()!;
+/**
+ * openssl s_client on `port`, verifying against the test CA; it sends
+ * `request`, and `answered` resolves once its output includes `expect`.
+ * `exited` resolves with its exit code: OpenSSL 3 exits 1 on a close
+ * without close_notify ("unexpected eof").
+ */
+function sClient(t: TestContext, port: number, extra: string[], request: string, expect: string) {
   const child = spawn("openssl", [
     "s_client",
     "-quiet",
     "-ign_eof",
     "-verify_return_error",
+    ...extra,
     "-CAfile",
-    certificate.caFile,
+    testCertificate()!.caFile,
     "-connect",
-    `127.0.0.1:${server.addr.port}`,
+    `127.0.0.1:${port}`,
     "-servername",
     "localhost",
   ], { stdio: ["pipe", "pipe", "pipe"] });
   t.cleanup(() => child.kill("SIGKILL"));
   let stdout = "";
+  let stderr = "";
+  child.stderr.on("data", (chunk) => stderr += chunk);
   const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
-  const ponged = new Promise<void>((resolve) =>
+  const answered = new Promise<void>((resolve) =>
     child.stdout.on("data", (chunk) => {
       stdout += chunk;
-      if (stdout.includes("+PONG")) resolve();
+      if (stdout.includes(expect)) resolve();
     })
   );
-  child.stdin.write("PING\r\n");
-  await within(ponged, "+PONG through openssl s_client");
+  child.stdin.write(request);
+  return {
+    answered: within(answered, `${JSON.stringify(expect)} through openssl s_client`),
+    exited: () => within(exited, "openssl s_client to exit"),
+    stderr: () => stderr,
+  };
+}
+
+test("tls: TCP over TLS answers openssl s_client, which ends by itself on shutdown", async (t) => {
+  const server = await serveRespOverTls(t);
+  const client = sClient(t, server.addr.port, [], "PING\r\n", "+PONG");
+  await client.answered;
   const result = await server.shutdown(3_000);
-  assert.equal(await within(exited, "openssl s_client to exit"), 0);
+  assert.equal(await client.exited(), 0, client.stderr());
   assert.deepEqual([result.graceful, result.closedIdle], [true, 1], JSON.stringify(result));
 }, { skip: noTls });
 
 test(
   "tls: an idle HTTPS/1.1 keep-alive connection is closed cleanly (close_notify, then FIN)",
   async (t) => {
-    const { cert, key, caFile } = testCertificate()!;
+    const { cert, key } = testCertificate()!;
     const server = await serveAndShutdown({
       hostname: "127.0.0.1",
       signals: false,
@@ -273,35 +290,11 @@ test(
       fetch: () => new Response("hello\n"),
     });
     t.cleanup(() => server.close());
-    // OpenSSL 3 reports a close without close_notify as "unexpected eof" and exits 1.
-    const child = spawn("openssl", [
-      "s_client",
-      "-quiet",
-      "-ign_eof",
-      "-alpn",
-      "http/1.1",
-      "-CAfile",
-      caFile,
-      "-connect",
-      `127.0.0.1:${server.addr.port}`,
-      "-servername",
-      "localhost",
-    ], { stdio: ["pipe", "pipe", "pipe"] });
-    t.cleanup(() => child.kill("SIGKILL"));
-    let stdout = "";
-    let stderr = "";
-    child.stderr.on("data", (chunk) => stderr += chunk);
-    const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
-    const answered = new Promise<void>((resolve) =>
-      child.stdout.on("data", (chunk) => {
-        stdout += chunk;
-        if (stdout.includes("hello")) resolve();
-      })
-    );
-    child.stdin.write("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n");
-    await within(answered, "the response through openssl s_client");
+    const request = "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    const client = sClient(t, server.addr.port, ["-alpn", "http/1.1"], request, "hello");
+    await client.answered;
     const result = await server.shutdown(3_000);
-    assert.equal(await within(exited, "openssl s_client to exit"), 0, stderr);
+    assert.equal(await client.exited(), 0, client.stderr());
     assert.equal(result.forced, 0, JSON.stringify(result));
   },
   { skip: noTls },

@@ -9,19 +9,10 @@
 import http from "node:http";
 import process from "node:process";
 import { serveAndShutdown } from "../../mod.ts";
+import { globals, hello, hostname, nodeHello, runtime } from "./_hello.ts";
 
 const impl = process.argv[2] ?? "bare";
 const port = Number(process.argv[3] ?? 0);
-const hostname = "127.0.0.1";
-const runtime = "Deno" in globalThis ? "deno" : "Bun" in globalThis ? "bun" : "node";
-const hello = () => new Response("hello world\n");
-const nodeHello = (_request: http.IncomingMessage, response: http.ServerResponse) => {
-  response.setHeader("content-type", "text/plain;charset=UTF-8");
-  response.end("hello world\n");
-};
-
-// deno-lint-ignore no-explicit-any
-const globals = globalThis as any;
 let close: () => unknown;
 let listening: number;
 if (impl === "bare" && runtime === "deno") {

@@ -10,20 +10,11 @@ import { readFileSync } from "node:fs";
 import http2 from "node:http2";
 import process from "node:process";
 import { serveAndShutdown } from "../../mod.ts";
+import { globals, hello, hostname, nodeHello, runtime } from "./_hello.ts";
 
 const [impl = "bare", certFile = "", keyFile = ""] = process.argv.slice(2);
 const cert = readFileSync(certFile, "utf8");
 const key = readFileSync(keyFile, "utf8");
-const hostname = "127.0.0.1";
-const runtime = "Deno" in globalThis ? "deno" : "Bun" in globalThis ? "bun" : "node";
-const hello = () => new Response("hello world\n");
-const nodeHello = (_request: unknown, response: http2.Http2ServerResponse) => {
-  response.setHeader("content-type", "text/plain;charset=UTF-8");
-  response.end("hello world\n");
-};
-
-// deno-lint-ignore no-explicit-any
-const globals = globalThis as any;
 let close: () => unknown;
 let listening: number;
 if (impl === "bare" && runtime === "deno") {
