@@ -3,7 +3,8 @@
 // the last response received to shutdown resolving, over many shutdowns.
 // Negative: it resolved before the client had read the last response.
 //   <runtime> bench/http_drain.ts [shutdowns=50] [impl]
-// impl: lastcall (fetch) | node-close | stoppable | http-terminator (Node)
+// impl: lastcall (fetch) | bare (Deno.serve's own shutdown) | node-close | stoppable |
+//   http-terminator (Node)
 // Prints one JSON line.
 
 import http from "node:http";
@@ -40,6 +41,17 @@ for (let round = 0; round < rounds; round++) {
     });
     port = server.addr.port;
     stop = async () => void await server.shutdown(10_000);
+  } else if (impl === "bare" && "Deno" in globalThis) {
+    // deno-lint-ignore no-explicit-any
+    const server = (globalThis as any).Deno.serve(
+      { hostname: "127.0.0.1", port: 0, onListen() {} },
+      async (request: Request) => {
+        await work(Number(new URL(request.url).searchParams.get("ms")));
+        return new Response("ok");
+      },
+    );
+    port = server.addr.port;
+    stop = () => server.shutdown();
   } else {
     const server = http.createServer(async (request, response) => {
       await work(Number(new URL(request.url!, "http://x").searchParams.get("ms")));
