@@ -2341,19 +2341,17 @@ function interceptRequests(
  * before the app's stream listeners (Node's compatibility layer among them).
  */
 function interceptStreams(server: http2.Http2Server, health: HealthCheck): void {
-  type StreamListener = (
-    stream: http2.ServerHttp2Stream,
-    headers: http2.IncomingHttpHeaders,
-  ) => void;
-  const appListeners = server.listeners("stream") as StreamListener[];
+  // Typed loosely: @types/node and Deno's own Node types disagree on them.
+  type Listener = (...args: unknown[]) => void;
+  const appListeners = server.listeners("stream") as unknown as Listener[];
   server.removeAllListeners("stream");
-  server.on("stream", function(this: http2.Http2Server, stream, headers, ...rest: unknown[]) {
+  server.on("stream", function(this: http2.Http2Server, ...args: unknown[]) {
+    const stream = args[0] as http2.ServerHttp2Stream;
+    const headers = args[1] as http2.IncomingHttpHeaders;
     const method = String(headers[":method"] ?? "GET");
     const answer = health(method, String(headers[":path"] ?? "/"));
     if (answer === undefined) {
-      for (const listener of appListeners) {
-        (listener as (...args: unknown[]) => void).call(this, stream, headers, ...rest);
-      }
+      for (const listener of appListeners) listener.apply(this, args);
       return;
     }
     stream.respond({
