@@ -1125,7 +1125,7 @@ interface Shim {
  * The error for a certificate or key the runtime refused, keeping the
  * runtime's own as `cause`.
  */
-function _tlsError(cause: unknown): Error {
+function tlsError(cause: unknown): Error {
   const reason = cause instanceof Error ? cause.message : String(cause);
   return new Error(
     `Cannot serve over TLS as 'tls' holds no usable certificate and key: ${reason}`,
@@ -1134,15 +1134,16 @@ function _tlsError(cause: unknown): Error {
 }
 
 /**
- * Runs a runtime's listen call, which with `tls` also loads the certificate:
- * a failure other than the port's is reported as the certificate's.
+ * Runs the call that loads the certificate (a runtime's listen, or Node's
+ * server or context creation): with `tls`, a failure other than the port's
+ * is reported as the certificate's.
  */
-function _listenWithTls<T>(tls: TlsCertificate | undefined, listen: () => T): T {
+function _loadingCertificate<T>(tls: TlsCertificate | undefined, load: () => T): T {
   try {
-    return listen();
+    return load();
   } catch (error) {
     if (tls === undefined || (error as { code?: unknown })?.code === "EADDRINUSE") throw error;
-    throw _tlsError(error);
+    throw tlsError(error);
   }
 }
 
@@ -2843,10 +2844,13 @@ class _NodeRequest {
   }
 
   get url(): string {
-    const { headers, url } = this.#incoming;
-    // HTTP/2 names the host in :authority.
-    const host = headers.host ?? headers[":authority"] ?? "localhost";
-    return this.#url ??= `${this.#scheme}://${host}${url ?? "/"}`;
+    if (this.#url === undefined) {
+      const { headers, url } = this.#incoming;
+      // HTTP/2 names the host in :authority.
+      const host = headers.host ?? headers[":authority"] ?? "localhost";
+      this.#url = `${this.#scheme}://${host}${url ?? "/"}`;
+    }
+    return this.#url;
   }
 
   get headers(): Headers {
@@ -3195,12 +3199,10 @@ function tlsAcceptor(
   certificate: NonNullable<TcpListenOptions["tls"]>,
   accept: TcpListenOptions["accept"],
 ): (socket: net.Socket) => void {
-  let secureContext: tls.SecureContext;
-  try {
-    secureContext = tls.createSecureContext(certificate);
-  } catch (error) {
-    throw _tlsError(error);
-  }
+  const secureContext = _loadingCertificate(
+    certificate,
+    () => tls.createSecureContext(certificate),
+  );
   return (socket) => {
     const secure = new tls.TLSSocket(socket, { isServer: true, secureContext });
     // A failed handshake is the client's business: the socket just closes.
@@ -3250,18 +3252,15 @@ function createServer(
     );
   }
   const listener = _fetchListener(handler, shutdown, "https");
-  try {
-    // The listener serves HTTP/1.1 requests and HTTP/2 streams alike (Node's compatibility API).
-    return http2.createSecureServer(
+  // The listener serves HTTP/1.1 requests and HTTP/2 streams alike (Node's compatibility API).
+  return _loadingCertificate(tls, () =>
+    http2.createSecureServer(
       { ...tls, allowHTTP1: true, noDelay: true, keepAlive: true },
       listener as unknown as (
         request: http2.Http2ServerRequest,
         response: http2.Http2ServerResponse,
       ) => void,
-    );
-  } catch (error) {
-    throw _tlsError(error);
-  }
+    ));
 }
 
 function serveNodeHttp(options: HttpServeOptions): Promise<Serving> {
@@ -3459,7 +3458,7 @@ function _serveDenoHttp(options: HttpServeOptions): Promise<Serving> {
   const sockets = new WebSockets(shutdown);
   const { hostname, port, tls } = options;
   // With a certificate, Deno offers HTTP/2 and HTTP/1.1 by ALPN itself.
-  const server = _listenWithTls(tls, () =>
+  const server = _loadingCertificate(tls, () =>
     _deno.serve(
       { hostname, port, ...tls, onListen: () => {} },
       (request, info) => {
@@ -3615,7 +3614,7 @@ class DenoSocket implements RawSocket {
 function _listenDenoTcp(
   { hostname, port, tls, accept }: TcpListenOptions,
 ): Promise<TcpListener> {
-  const listener: DenoListener = _listenWithTls(
+  const listener: DenoListener = _loadingCertificate(
     tls,
     () =>
       tls === undefined
@@ -3986,7 +3985,7 @@ function _serveBunHttp(options: HttpServeOptions): Promise<Serving> {
   };
   let inFlightAtShutdown = 0;
   const { hostname, port, tls } = options;
-  const server = _listenWithTls(tls, () =>
+  const server = _loadingCertificate(tls, () =>
     _bun.serve<BunWebSocket>({
       hostname,
       port,
@@ -4144,7 +4143,7 @@ class BunRawSocket implements RawSocket {
 function _listenBunTcp(
   { hostname, port, tls, accept }: TcpListenOptions,
 ): Promise<TcpListener> {
-  const listener = _listenWithTls(tls, () =>
+  const listener = _loadingCertificate(tls, () =>
     _bun.listen<BunRawSocket>({
       hostname,
       port,

@@ -135,7 +135,7 @@ export interface Shim {
  * The error for a certificate or key the runtime refused, keeping the
  * runtime's own as `cause`.
  */
-export function _tlsError(cause: unknown): Error {
+function tlsError(cause: unknown): Error {
   const reason = cause instanceof Error ? cause.message : String(cause);
   return new Error(
     `Cannot serve over TLS as 'tls' holds no usable certificate and key: ${reason}`,
@@ -144,15 +144,16 @@ export function _tlsError(cause: unknown): Error {
 }
 
 /**
- * Runs a runtime's listen call, which with `tls` also loads the certificate:
- * a failure other than the port's is reported as the certificate's.
+ * Runs the call that loads the certificate (a runtime's listen, or Node's
+ * server or context creation): with `tls`, a failure other than the port's
+ * is reported as the certificate's.
  */
-export function _listenWithTls<T>(tls: TlsCertificate | undefined, listen: () => T): T {
+export function _loadingCertificate<T>(tls: TlsCertificate | undefined, load: () => T): T {
   try {
-    return listen();
+    return load();
   } catch (error) {
     if (tls === undefined || (error as { code?: unknown })?.code === "EADDRINUSE") throw error;
-    throw _tlsError(error);
+    throw tlsError(error);
   }
 }
 

@@ -3,7 +3,7 @@
 
 import { _atMost, _untilAborted } from "../../_abort.ts";
 import {
-  _listenWithTls,
+  _loadingCertificate,
   _sumCounts,
   type DrainCounts,
   type HttpServeOptions,
@@ -81,7 +81,7 @@ export function _serveBunHttp(options: HttpServeOptions): Promise<Serving> {
   };
   let inFlightAtShutdown = 0;
   const { hostname, port, tls } = options;
-  const server = _listenWithTls(tls, () =>
+  const server = _loadingCertificate(tls, () =>
     _bun.serve<BunWebSocket>({
       hostname,
       port,

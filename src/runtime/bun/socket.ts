@@ -3,7 +3,7 @@
 
 import {
   _connClosedError,
-  _listenWithTls,
+  _loadingCertificate,
   type RawSocket,
   type TcpListener,
   type TcpListenOptions,
@@ -104,7 +104,7 @@ class BunRawSocket implements RawSocket {
 export function _listenBunTcp(
   { hostname, port, tls, accept }: TcpListenOptions,
 ): Promise<TcpListener> {
-  const listener = _listenWithTls(tls, () =>
+  const listener = _loadingCertificate(tls, () =>
     _bun.listen<BunRawSocket>({
       hostname,
       port,

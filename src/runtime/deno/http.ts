@@ -3,7 +3,7 @@
 
 import { _atMost, _untilAborted } from "../../_abort.ts";
 import {
-  _listenWithTls,
+  _loadingCertificate,
   _sumCounts,
   type DrainCounts,
   type HttpServeOptions,
@@ -116,7 +116,7 @@ export function _serveDenoHttp(options: HttpServeOptions): Promise<Serving> {
   const sockets = new WebSockets(shutdown);
   const { hostname, port, tls } = options;
   // With a certificate, Deno offers HTTP/2 and HTTP/1.1 by ALPN itself.
-  const server = _listenWithTls(tls, () =>
+  const server = _loadingCertificate(tls, () =>
     _deno.serve(
       { hostname, port, ...tls, onListen: () => {} },
       (request, info) => {

@@ -2,7 +2,7 @@
 
 import {
   _connClosedError,
-  _listenWithTls,
+  _loadingCertificate,
   type RawSocket,
   type TcpListener,
   type TcpListenOptions,
@@ -89,7 +89,7 @@ class DenoSocket implements RawSocket {
 export function _listenDenoTcp(
   { hostname, port, tls, accept }: TcpListenOptions,
 ): Promise<TcpListener> {
-  const listener: DenoListener = _listenWithTls(
+  const listener: DenoListener = _loadingCertificate(
     tls,
     () =>
       tls === undefined

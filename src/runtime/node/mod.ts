@@ -4,7 +4,7 @@
 
 import http from "node:http";
 import http2 from "node:http2";
-import { _tlsError, type HttpServeOptions, type Serving, type Shim } from "../../shim.ts";
+import { _loadingCertificate, type HttpServeOptions, type Serving, type Shim } from "../../shim.ts";
 import { _serveNodeServer } from "../_shared/node_server.ts";
 import { _onProcessSignal } from "../_shared/process_signal.ts";
 import { _fetchListener } from "./fetch.ts";
@@ -20,18 +20,15 @@ function createServer(
     );
   }
   const listener = _fetchListener(handler, shutdown, "https");
-  try {
-    // The listener serves HTTP/1.1 requests and HTTP/2 streams alike (Node's compatibility API).
-    return http2.createSecureServer(
+  // The listener serves HTTP/1.1 requests and HTTP/2 streams alike (Node's compatibility API).
+  return _loadingCertificate(tls, () =>
+    http2.createSecureServer(
       { ...tls, allowHTTP1: true, noDelay: true, keepAlive: true },
       listener as unknown as (
         request: http2.Http2ServerRequest,
         response: http2.Http2ServerResponse,
       ) => void,
-    );
-  } catch (error) {
-    throw _tlsError(error);
-  }
+    ));
 }
 
 function serveNodeHttp(options: HttpServeOptions): Promise<Serving> {

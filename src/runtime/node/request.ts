@@ -42,10 +42,13 @@ export class _NodeRequest {
   }
 
   get url(): string {
-    const { headers, url } = this.#incoming;
-    // HTTP/2 names the host in :authority.
-    const host = headers.host ?? headers[":authority"] ?? "localhost";
-    return this.#url ??= `${this.#scheme}://${host}${url ?? "/"}`;
+    if (this.#url === undefined) {
+      const { headers, url } = this.#incoming;
+      // HTTP/2 names the host in :authority.
+      const host = headers.host ?? headers[":authority"] ?? "localhost";
+      this.#url = `${this.#scheme}://${host}${url ?? "/"}`;
+    }
+    return this.#url;
   }
 
   get headers(): Headers {

@@ -4,7 +4,7 @@ import net from "node:net";
 import tls from "node:tls";
 import {
   _connClosedError,
-  _tlsError,
+  _loadingCertificate,
   type RawSocket,
   type TcpListener,
   type TcpListenOptions,
@@ -89,12 +89,10 @@ function tlsAcceptor(
   certificate: NonNullable<TcpListenOptions["tls"]>,
   accept: TcpListenOptions["accept"],
 ): (socket: net.Socket) => void {
-  let secureContext: tls.SecureContext;
-  try {
-    secureContext = tls.createSecureContext(certificate);
-  } catch (error) {
-    throw _tlsError(error);
-  }
+  const secureContext = _loadingCertificate(
+    certificate,
+    () => tls.createSecureContext(certificate),
+  );
   return (socket) => {
     const secure = new tls.TLSSocket(socket, { isServer: true, secureContext });
     // A failed handshake is the client's business: the socket just closes.
