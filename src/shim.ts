@@ -11,15 +11,26 @@ import type { Addr, RequestInfo, TlsCertificate } from "./types.ts";
  */
 export const NATIVE_STOP_WAIT_MS = 1_000;
 
+/** What a shim's write returns when the socket took every byte at once. */
+export const _WRITTEN: Promise<void> = Promise.resolve();
+
 /**
  * An accepted TCP socket, reduced to what a connection needs. Reads are
  * pulled: bytes nobody asks for stay with the runtime or the kernel.
  */
 export interface RawSocket {
   readonly remoteAddr: Addr;
-  /** The next chunk from the peer, a buffer the caller owns; null once the peer closed or reset. */
-  read(): Promise<Uint8Array | null>;
-  /** Resolves once the bytes are handed to the socket, waiting out backpressure; rejects when it is gone. */
+  /**
+   * Asks for the next chunk from the peer: `deliver` is called once, with a
+   * buffer the caller owns, or with null once the peer closed or reset; never
+   * before read returns. One request at a time.
+   */
+  read(deliver: (chunk: Uint8Array | null) => void): void;
+  /**
+   * Hands the bytes to the socket: {@linkcode _WRITTEN} when it took them at
+   * once, else a promise that resolves once it has (waiting out
+   * backpressure) and rejects when the socket is gone.
+   */
   write(data: Uint8Array | string): Promise<void>;
   /**
    * Sends FIN after everything written so far; reading goes on. Resolves once

@@ -287,10 +287,15 @@ test("tcp: closing sends FIN and lingers, so unread bytes never reset the last r
   client.send(new Uint8Array(1024 * 1024).fill(33));
   client.socket.resume();
   const ending = await client.waitClosed(10_000);
+  const clientClosed = performance.now();
   assert.equal(ending.error, undefined, "no reset");
   assert.equal(ending.bytes, size, "the whole reply arrived");
   assert.equal(ending.sawEnd, true);
   assert.equal((await shutdown).graceful, true);
+  // The server read (and dropped) everything up to the client's FIN, so it
+  // closed on that FIN, not when its 1 s linger ran out.
+  const lag = performance.now() - clientClosed;
+  assert.ok(lag < 500, `closed ${lag.toFixed(0)} ms after the client, not on its FIN`);
 });
 
 test("tcp: drainDelay keeps serving with ready false and Conn.shutdown aborted", async (t) => {

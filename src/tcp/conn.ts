@@ -1,7 +1,7 @@
 // Conn over a runtime's RawSocket: the read loop as the request boundary,
 // the idle grace, and the clean close with its linger.
 
-import { _connClosedError, type RawSocket } from "../shim.ts";
+import { _connClosedError, _WRITTEN, type RawSocket } from "../shim.ts";
 import type { ConnState, TrackedConn, Tracker } from "../tracker.ts";
 import type { Addr } from "../types.ts";
 import type { Conn } from "../types.ts";
@@ -10,7 +10,9 @@ import type { Conn } from "../types.ts";
 const LINGER_MS = 1_000;
 
 const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
-const STOP = Symbol("stop");
+const toClosedError = (): never => {
+  throw _connClosedError();
+};
 
 /** The shared implementation of {@linkcode Conn} over a runtime's {@linkcode RawSocket}. */
 export class TcpConn implements Conn {
@@ -25,10 +27,12 @@ export class TcpConn implements Conn {
   #closeRequested = false;
   /** The clean close has begun: no more reads for the handler, no writes. */
   #closing = false;
-  /** A read that was started and not yet consumed; it survives an interrupted wait. */
-  #pendingRead: Promise<Uint8Array | null> | undefined;
-  /** Ends the handler's current wait for a chunk; set only while it waits. */
-  #interrupt: (() => void) | undefined;
+  /** A chunk was asked of the socket and not yet delivered; it may outlive an interrupted wait. */
+  #reading = false;
+  /** Resolves once the peer closed, while the clean close reads and discards. */
+  #peerClosed: (() => void) | undefined;
+  /** Answers the handler's current wait for a chunk; set only while it waits. */
+  #resolveNext: ((result: IteratorResult<Uint8Array>) => void) | undefined;
   #lastActivity = Date.now();
   #lastWrite: Promise<void> = Promise.resolve();
   #graceTimer: ReturnType<typeof setTimeout> | undefined;
@@ -42,7 +46,7 @@ export class TcpConn implements Conn {
     socket.closed.then(() => {
       this.#closing = true;
       clearTimeout(this.#graceTimer);
-      this.#interrupt?.();
+      this.#interrupt();
       this.#tracked.closed();
     });
   }
@@ -62,16 +66,15 @@ export class TcpConn implements Conn {
     if (this.#closing) return Promise.reject(_connClosedError());
     this.#lastActivity = Date.now();
     const written = this.#socket.write(data);
-    this.#lastWrite = written.catch(() => {});
-    return written.then(
-      () => {
-        this.#lastActivity = Date.now();
-      },
-      () => {
-        throw _connClosedError();
-      },
-    );
+    if (written === _WRITTEN) return written;
+    this.#lastWrite = written;
+    return written.then(this.#wrote, toClosedError);
   }
+
+  /** A write is with the socket: activity for the idle grace. */
+  readonly #wrote = (): void => {
+    this.#lastActivity = Date.now();
+  };
 
   close(): void {
     this.#beginClose();
@@ -87,7 +90,7 @@ export class TcpConn implements Conn {
     if (!this.#hold) return;
     this.#hold = false;
     // Waiting for a chunk already: the request is over now, not at the next read.
-    if (this.#interrupt !== undefined) {
+    if (this.#resolveNext !== undefined) {
       this.#tracked.idle();
       if (this.#closeRequested) this.#interrupt();
     }
@@ -103,34 +106,55 @@ export class TcpConn implements Conn {
   /** Closes the socket now, at the deadline. */
   destroy(): void {
     this.#closing = true;
-    this.#interrupt?.();
+    this.#interrupt();
     this.#socket.destroy();
   }
 
-  async #next(): Promise<IteratorResult<Uint8Array>> {
-    if (this.#closing) return DONE;
+  #next(): Promise<IteratorResult<Uint8Array>> {
+    if (this.#closing) return Promise.resolve(DONE);
     // Asking for the next chunk ends the request: while draining, turning idle
     // requests the close synchronously.
     if (!this.#hold && this.#tracked.state === "active") this.#tracked.idle();
     if (this.#closeRequested && !this.#hold) {
       this.#beginClose();
-      return DONE;
+      return Promise.resolve(DONE);
     }
-    const read = this.#pendingRead ??= this.#socket.read();
-    const chunk = await new Promise<Uint8Array | null | typeof STOP>((resolve) => {
-      this.#interrupt = () => resolve(STOP);
-      read.then(resolve, () => resolve(null));
+    return new Promise((resolve) => {
+      this.#resolveNext = resolve;
+      this.#read();
     });
-    this.#interrupt = undefined;
-    if (chunk === STOP) {
-      this.#beginClose();
-      return DONE;
+  }
+
+  /** Asks the socket for the next chunk, unless a request is still out. */
+  #read(): void {
+    if (this.#reading) return;
+    this.#reading = true;
+    this.#socket.read(this.#onChunk);
+  }
+
+  /** A chunk (or the peer's close) for the waiting handler, or for the clean close to discard. */
+  readonly #onChunk = (chunk: Uint8Array | null): void => {
+    this.#reading = false;
+    if (this.#closing) {
+      if (chunk === null) this.#peerClosed?.();
+      else if (this.#peerClosed !== undefined) this.#read();
+      return;
     }
-    this.#pendingRead = undefined;
-    if (chunk === null) return DONE;
+    const resolve = this.#resolveNext!;
+    this.#resolveNext = undefined;
+    if (chunk === null) return resolve(DONE);
     this.#lastActivity = Date.now();
     this.#tracked.active();
-    return { done: false, value: chunk };
+    resolve({ done: false, value: chunk });
+  };
+
+  /** Ends the handler's current wait for a chunk, if it waits, and begins the close. */
+  #interrupt(): void {
+    const resolve = this.#resolveNext;
+    if (resolve === undefined) return;
+    this.#resolveNext = undefined;
+    this.#beginClose();
+    resolve(DONE);
   }
 
   /**
@@ -141,11 +165,11 @@ export class TcpConn implements Conn {
   #requestClose(): void {
     if (this.#closing || this.#closeRequested) return;
     this.#closeRequested = true;
-    if (this.#interrupt === undefined || this.#hold) return;
+    if (this.#resolveNext === undefined || this.#hold) return;
     const quiet = Date.now() - this.#lastActivity;
     if (quiet >= this.#idleGrace) this.#interrupt();
     else {
-      this.#graceTimer = setTimeout(() => this.#interrupt?.(), this.#idleGrace - quiet);
+      this.#graceTimer = setTimeout(() => this.#interrupt(), this.#idleGrace - quiet);
     }
   }
 
@@ -158,18 +182,15 @@ export class TcpConn implements Conn {
     if (this.#closing) return;
     this.#closing = true;
     clearTimeout(this.#graceTimer);
-    this.#interrupt?.();
+    this.#interrupt();
     const socket = this.#socket;
-    const pendingRead = this.#pendingRead;
-    this.#pendingRead = undefined;
     const linger = setTimeout(() => socket.destroy(), LINGER_MS);
     socket.closed.then(() => clearTimeout(linger));
-    const peerClosed = (async () => {
-      let read = pendingRead ?? socket.read();
-      while ((await read.catch(() => null)) !== null) read = socket.read();
-    })();
+    const peerClosed = new Promise<void>((resolve) => this.#peerClosed = resolve);
+    this.#read();
+    const closeWrite = () => socket.closeWrite();
     this.#lastWrite
-      .then(() => socket.closeWrite())
+      .then(closeWrite, closeWrite)
       .then(() => peerClosed)
       .then(() => socket.destroy());
   }

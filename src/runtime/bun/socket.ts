@@ -4,6 +4,7 @@
 import {
   _connClosedError,
   _loadingCertificate,
+  _WRITTEN,
   type RawSocket,
   type TcpListener,
   type TcpListenOptions,
@@ -66,8 +67,8 @@ class BunRawSocket implements RawSocket {
     this.#resolveClosed();
   }
 
-  read(): Promise<Uint8Array | null> {
-    return this.#reader.read();
+  read(deliver: (chunk: Uint8Array | null) => void): void {
+    this.#reader.read(deliver);
   }
 
   write(input: Uint8Array | string): Promise<void> {
@@ -75,7 +76,7 @@ class BunRawSocket implements RawSocket {
     if (this.#isClosed) return Promise.reject(_connClosedError());
     if (this.#unsent.length === 0) {
       const written = this.#socket.write(data);
-      if (written >= data.byteLength) return Promise.resolve();
+      if (written >= data.byteLength) return _WRITTEN;
       data = data.subarray(Math.max(written, 0));
     }
     return new Promise((resolve, reject) => this.#unsent.push({ data, resolve, reject }));

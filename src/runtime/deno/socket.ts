@@ -38,15 +38,16 @@ class DenoSocket implements RawSocket {
     this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
   }
 
-  async read(): Promise<Uint8Array | null> {
-    if (this.#isClosed) return null;
-    try {
-      const n = await this.#conn.read(this.#buffer);
-      // Each chunk gets its own copy: the read buffer is reused.
-      return n === null ? null : this.#buffer.slice(0, n);
-    } catch {
-      return null; // reset, or closed while reading
+  read(deliver: (chunk: Uint8Array | null) => void): void {
+    if (this.#isClosed) {
+      queueMicrotask(() => deliver(null));
+      return;
     }
+    this.#conn.read(this.#buffer).then(
+      // Each chunk gets its own copy: the read buffer is reused.
+      (n) => deliver(n === null ? null : this.#buffer.slice(0, n)),
+      () => deliver(null), // reset, or closed while reading
+    );
   }
 
   write(input: Uint8Array | string): Promise<void> {

@@ -5,6 +5,7 @@ import tls from "node:tls";
 import {
   _connClosedError,
   _loadingCertificate,
+  _WRITTEN,
   type RawSocket,
   type TcpListener,
   type TcpListenOptions,
@@ -44,14 +45,14 @@ class NodeSocket implements RawSocket {
     });
   }
 
-  read(): Promise<Uint8Array | null> {
-    return this.#reader.read();
+  read(deliver: (chunk: Uint8Array | null) => void): void {
+    this.#reader.read(deliver);
   }
 
   write(data: Uint8Array | string): Promise<void> {
     const socket = this.#socket;
     if (socket.destroyed || !socket.writable) return Promise.reject(_connClosedError());
-    if (socket.write(data)) return Promise.resolve();
+    if (socket.write(data)) return _WRITTEN;
     return new Promise((resolve, reject) => {
       const settle = (): void => {
         socket.off("drain", settle);
