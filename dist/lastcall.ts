@@ -1001,15 +1001,26 @@ type ResolvedOptions =
  */
 const NATIVE_STOP_WAIT_MS = 1_000;
 
+/** What a shim's write returns when the socket took every byte at once. */
+const _WRITTEN: Promise<void> = Promise.resolve();
+
 /**
  * An accepted TCP socket, reduced to what a connection needs. Reads are
  * pulled: bytes nobody asks for stay with the runtime or the kernel.
  */
 interface RawSocket {
   readonly remoteAddr: Addr;
-  /** The next chunk from the peer, a buffer the caller owns; null once the peer closed or reset. */
-  read(): Promise<Uint8Array | null>;
-  /** Resolves once the bytes are handed to the socket, waiting out backpressure; rejects when it is gone. */
+  /**
+   * Asks for the next chunk from the peer: `deliver` is called once, with a
+   * buffer the caller owns, or with null once the peer closed or reset; never
+   * before read returns. One request at a time.
+   */
+  read(deliver: (chunk: Uint8Array | null) => void): void;
+  /**
+   * Hands the bytes to the socket: {@linkcode _WRITTEN} when it took them at
+   * once, else a promise that resolves once it has (waiting out
+   * backpressure) and rejects when the socket is gone.
+   */
   write(data: Uint8Array | string): Promise<void>;
   /**
    * Sends FIN after everything written so far; reading goes on. Resolves once
@@ -1305,7 +1316,9 @@ function _httpHandler(
 const LINGER_MS = 1_000;
 
 const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
-const STOP = Symbol("stop");
+const toClosedError = (): never => {
+  throw _connClosedError();
+};
 
 /** The shared implementation of {@linkcode Conn} over a runtime's {@linkcode RawSocket}. */
 class TcpConn implements Conn {
@@ -1320,10 +1333,12 @@ class TcpConn implements Conn {
   #closeRequested = false;
   /** The clean close has begun: no more reads for the handler, no writes. */
   #closing = false;
-  /** A read that was started and not yet consumed; it survives an interrupted wait. */
-  #pendingRead: Promise<Uint8Array | null> | undefined;
-  /** Ends the handler's current wait for a chunk; set only while it waits. */
-  #interrupt: (() => void) | undefined;
+  /** A chunk was asked of the socket and not yet delivered; it may outlive an interrupted wait. */
+  #reading = false;
+  /** Resolves once the peer closed, while the clean close reads and discards. */
+  #peerClosed: (() => void) | undefined;
+  /** Answers the handler's current wait for a chunk; set only while it waits. */
+  #resolveNext: ((result: IteratorResult<Uint8Array>) => void) | undefined;
   #lastActivity = Date.now();
   #lastWrite: Promise<void> = Promise.resolve();
   #graceTimer: ReturnType<typeof setTimeout> | undefined;
@@ -1337,7 +1352,7 @@ class TcpConn implements Conn {
     socket.closed.then(() => {
       this.#closing = true;
       clearTimeout(this.#graceTimer);
-      this.#interrupt?.();
+      this.#interrupt();
       this.#tracked.closed();
     });
   }
@@ -1357,16 +1372,15 @@ class TcpConn implements Conn {
     if (this.#closing) return Promise.reject(_connClosedError());
     this.#lastActivity = Date.now();
     const written = this.#socket.write(data);
-    this.#lastWrite = written.catch(() => {});
-    return written.then(
-      () => {
-        this.#lastActivity = Date.now();
-      },
-      () => {
-        throw _connClosedError();
-      },
-    );
+    if (written === _WRITTEN) return written;
+    this.#lastWrite = written;
+    return written.then(this.#wrote, toClosedError);
   }
+
+  /** A write is with the socket: activity for the idle grace. */
+  readonly #wrote = (): void => {
+    this.#lastActivity = Date.now();
+  };
 
   close(): void {
     this.#beginClose();
@@ -1382,7 +1396,7 @@ class TcpConn implements Conn {
     if (!this.#hold) return;
     this.#hold = false;
     // Waiting for a chunk already: the request is over now, not at the next read.
-    if (this.#interrupt !== undefined) {
+    if (this.#resolveNext !== undefined) {
       this.#tracked.idle();
       if (this.#closeRequested) this.#interrupt();
     }
@@ -1398,34 +1412,55 @@ class TcpConn implements Conn {
   /** Closes the socket now, at the deadline. */
   destroy(): void {
     this.#closing = true;
-    this.#interrupt?.();
+    this.#interrupt();
     this.#socket.destroy();
   }
 
-  async #next(): Promise<IteratorResult<Uint8Array>> {
-    if (this.#closing) return DONE;
+  #next(): Promise<IteratorResult<Uint8Array>> {
+    if (this.#closing) return Promise.resolve(DONE);
     // Asking for the next chunk ends the request: while draining, turning idle
     // requests the close synchronously.
     if (!this.#hold && this.#tracked.state === "active") this.#tracked.idle();
     if (this.#closeRequested && !this.#hold) {
       this.#beginClose();
-      return DONE;
+      return Promise.resolve(DONE);
     }
-    const read = this.#pendingRead ??= this.#socket.read();
-    const chunk = await new Promise<Uint8Array | null | typeof STOP>((resolve) => {
-      this.#interrupt = () => resolve(STOP);
-      read.then(resolve, () => resolve(null));
+    return new Promise((resolve) => {
+      this.#resolveNext = resolve;
+      this.#read();
     });
-    this.#interrupt = undefined;
-    if (chunk === STOP) {
-      this.#beginClose();
-      return DONE;
+  }
+
+  /** Asks the socket for the next chunk, unless a request is still out. */
+  #read(): void {
+    if (this.#reading) return;
+    this.#reading = true;
+    this.#socket.read(this.#onChunk);
+  }
+
+  /** A chunk (or the peer's close) for the waiting handler, or for the clean close to discard. */
+  readonly #onChunk = (chunk: Uint8Array | null): void => {
+    this.#reading = false;
+    if (this.#closing) {
+      if (chunk === null) this.#peerClosed?.();
+      else if (this.#peerClosed !== undefined) this.#read();
+      return;
     }
-    this.#pendingRead = undefined;
-    if (chunk === null) return DONE;
+    const resolve = this.#resolveNext!;
+    this.#resolveNext = undefined;
+    if (chunk === null) return resolve(DONE);
     this.#lastActivity = Date.now();
     this.#tracked.active();
-    return { done: false, value: chunk };
+    resolve({ done: false, value: chunk });
+  };
+
+  /** Ends the handler's current wait for a chunk, if it waits, and begins the close. */
+  #interrupt(): void {
+    const resolve = this.#resolveNext;
+    if (resolve === undefined) return;
+    this.#resolveNext = undefined;
+    this.#beginClose();
+    resolve(DONE);
   }
 
   /**
@@ -1436,11 +1471,11 @@ class TcpConn implements Conn {
   #requestClose(): void {
     if (this.#closing || this.#closeRequested) return;
     this.#closeRequested = true;
-    if (this.#interrupt === undefined || this.#hold) return;
+    if (this.#resolveNext === undefined || this.#hold) return;
     const quiet = Date.now() - this.#lastActivity;
     if (quiet >= this.#idleGrace) this.#interrupt();
     else {
-      this.#graceTimer = setTimeout(() => this.#interrupt?.(), this.#idleGrace - quiet);
+      this.#graceTimer = setTimeout(() => this.#interrupt(), this.#idleGrace - quiet);
     }
   }
 
@@ -1453,18 +1488,15 @@ class TcpConn implements Conn {
     if (this.#closing) return;
     this.#closing = true;
     clearTimeout(this.#graceTimer);
-    this.#interrupt?.();
+    this.#interrupt();
     const socket = this.#socket;
-    const pendingRead = this.#pendingRead;
-    this.#pendingRead = undefined;
     const linger = setTimeout(() => socket.destroy(), LINGER_MS);
     socket.closed.then(() => clearTimeout(linger));
-    const peerClosed = (async () => {
-      let read = pendingRead ?? socket.read();
-      while ((await read.catch(() => null)) !== null) read = socket.read();
-    })();
+    const peerClosed = new Promise<void>((resolve) => this.#peerClosed = resolve);
+    this.#read();
+    const closeWrite = () => socket.closeWrite();
     this.#lastWrite
-      .then(() => socket.closeWrite())
+      .then(closeWrite, closeWrite)
       .then(() => peerClosed)
       .then(() => socket.destroy());
   }
@@ -2466,6 +2498,9 @@ function _onProcessSignal(signal: string, handler: () => void): () => void {
 // every pipelined read pay a pause and a resume (a third of Node's
 // throughput at redis-benchmark -P 16).
 
+/** Where a read's chunk goes: null once the peer closed. */
+type Deliver = (chunk: Uint8Array | null) => void;
+
 /** Bytes that may wait here before the socket is paused. */
 const HIGH_WATER_MARK = 64 * 1024;
 
@@ -2476,7 +2511,7 @@ class PullReader {
   #queue: Uint8Array[] = [];
   #queued = 0;
   #paused = false;
-  #reader: ((chunk: Uint8Array | null) => void) | undefined;
+  #reader: Deliver | undefined;
   #ended = false;
 
   constructor(pause: () => void, resume: () => void) {
@@ -2508,8 +2543,11 @@ class PullReader {
     reader?.(null);
   }
 
-  /** The next chunk, or null once ended. */
-  read(): Promise<Uint8Array | null> {
+  /**
+   * Asks for the next chunk: `deliver` gets it, or null once ended. A waiting
+   * chunk is delivered in a microtask, never before this returns.
+   */
+  read(deliver: Deliver): void {
     const chunk = this.#queue.shift();
     if (chunk !== undefined) {
       this.#queued -= chunk.byteLength;
@@ -2517,10 +2555,12 @@ class PullReader {
         this.#paused = false;
         this.#resume();
       }
-      return Promise.resolve(chunk);
+      queueMicrotask(() => deliver(chunk));
+    } else if (this.#ended) {
+      queueMicrotask(() => deliver(null));
+    } else {
+      this.#reader = deliver;
     }
-    if (this.#ended) return Promise.resolve(null);
-    return new Promise((resolve) => this.#reader = resolve);
   }
 }
 
@@ -2819,6 +2859,45 @@ function toHeaders(raw: string[]): Headers {
   return headers;
 }
 
+let realRequestOf: (request: _NodeRequest) => Request;
+let nodeRequestCompleted = false;
+
+/**
+ * Makes {@linkcode _NodeRequest} answer everything else a Request has, from
+ * the real one. Run when a fetch server starts, not at import: reading
+ * `Request` loads Node's fetch implementation (about 40 ms and 9-13 MB),
+ * which `{ server }` and TCP servers never need.
+ */
+function _completeNodeRequest(): void {
+  if (nodeRequestCompleted) return;
+  nodeRequestCompleted = true;
+  const own = new Set(Reflect.ownKeys(_NodeRequest.prototype));
+  for (const key of Reflect.ownKeys(Request.prototype)) {
+    if (own.has(key)) continue;
+    const descriptor = Object.getOwnPropertyDescriptor(Request.prototype, key)!;
+    if (descriptor.get !== undefined) {
+      Object.defineProperty(_NodeRequest.prototype, key, {
+        get(this: _NodeRequest) {
+          return Reflect.get(realRequestOf(this), key);
+        },
+        configurable: true,
+      });
+    } else if (typeof descriptor.value === "function") {
+      Object.defineProperty(_NodeRequest.prototype, key, {
+        value(this: _NodeRequest, ...args: unknown[]) {
+          return (descriptor.value as (...args: unknown[]) => unknown).apply(
+            realRequestOf(this),
+            args,
+          );
+        },
+        configurable: true,
+        writable: true,
+      });
+    }
+  }
+  Object.setPrototypeOf(_NodeRequest.prototype, Request.prototype);
+}
+
 /** A `Request` whose parts are made from `incoming` when first read. */
 class _NodeRequest {
   #incoming: http.IncomingMessage;
@@ -2872,6 +2951,10 @@ class _NodeRequest {
     return this.#controller.signal;
   }
 
+  static {
+    realRequestOf = (request) => request.#real();
+  }
+
   #real(): Request {
     if (this.#request === undefined) {
       const method = this.method;
@@ -2887,33 +2970,6 @@ class _NodeRequest {
       this.#request = new Request(this.url, init);
     }
     return this.#request;
-  }
-
-  static {
-    // Everything else a Request has is answered by the real one.
-    const own = new Set(Reflect.ownKeys(_NodeRequest.prototype));
-    for (const key of Reflect.ownKeys(Request.prototype)) {
-      if (own.has(key)) continue;
-      const descriptor = Object.getOwnPropertyDescriptor(Request.prototype, key)!;
-      if (descriptor.get !== undefined) {
-        Object.defineProperty(_NodeRequest.prototype, key, {
-          get(this: _NodeRequest) {
-            return Reflect.get(this.#real(), key);
-          },
-          configurable: true,
-        });
-      } else if (typeof descriptor.value === "function") {
-        Object.defineProperty(_NodeRequest.prototype, key, {
-          value(this: _NodeRequest, ...args: unknown[]) {
-            const request = this.#real();
-            return (descriptor.value as (...args: unknown[]) => unknown).apply(request, args);
-          },
-          configurable: true,
-          writable: true,
-        });
-      }
-    }
-    Object.setPrototypeOf(_NodeRequest.prototype, Request.prototype);
   }
 }
 
@@ -3101,6 +3157,7 @@ function _fetchListener(
   shutdown: AbortSignal,
   scheme: "http" | "https",
 ): (incoming: http.IncomingMessage, outgoing: http.ServerResponse) => void {
+  _completeNodeRequest();
   const shutdowns = new RequestShutdowns(shutdown);
   return (incoming, outgoing) => {
     const fail = (error: unknown) => outgoing.destroy(error as Error);
@@ -3154,14 +3211,14 @@ class NodeSocket implements RawSocket {
     });
   }
 
-  read(): Promise<Uint8Array | null> {
-    return this.#reader.read();
+  read(deliver: (chunk: Uint8Array | null) => void): void {
+    this.#reader.read(deliver);
   }
 
   write(data: Uint8Array | string): Promise<void> {
     const socket = this.#socket;
     if (socket.destroyed || !socket.writable) return Promise.reject(_connClosedError());
-    if (socket.write(data)) return Promise.resolve();
+    if (socket.write(data)) return _WRITTEN;
     return new Promise((resolve, reject) => {
       const settle = (): void => {
         socket.off("drain", settle);
@@ -3563,15 +3620,16 @@ class DenoSocket implements RawSocket {
     this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
   }
 
-  async read(): Promise<Uint8Array | null> {
-    if (this.#isClosed) return null;
-    try {
-      const n = await this.#conn.read(this.#buffer);
-      // Each chunk gets its own copy: the read buffer is reused.
-      return n === null ? null : this.#buffer.slice(0, n);
-    } catch {
-      return null; // reset, or closed while reading
+  read(deliver: (chunk: Uint8Array | null) => void): void {
+    if (this.#isClosed) {
+      queueMicrotask(() => deliver(null));
+      return;
     }
+    this.#conn.read(this.#buffer).then(
+      // Each chunk gets its own copy: the read buffer is reused.
+      (n) => deliver(n === null ? null : this.#buffer.slice(0, n)),
+      () => deliver(null), // reset, or closed while reading
+    );
   }
 
   write(input: Uint8Array | string): Promise<void> {
@@ -4105,8 +4163,8 @@ class BunRawSocket implements RawSocket {
     this.#resolveClosed();
   }
 
-  read(): Promise<Uint8Array | null> {
-    return this.#reader.read();
+  read(deliver: (chunk: Uint8Array | null) => void): void {
+    this.#reader.read(deliver);
   }
 
   write(input: Uint8Array | string): Promise<void> {
@@ -4114,7 +4172,7 @@ class BunRawSocket implements RawSocket {
     if (this.#isClosed) return Promise.reject(_connClosedError());
     if (this.#unsent.length === 0) {
       const written = this.#socket.write(data);
-      if (written >= data.byteLength) return Promise.resolve();
+      if (written >= data.byteLength) return _WRITTEN;
       data = data.subarray(Math.max(written, 0));
     }
     return new Promise((resolve, reject) => this.#unsent.push({ data, resolve, reject }));

@@ -9,7 +9,7 @@ import type { Addr } from "../../types.ts";
 import { _plainHostname } from "../_shared/address.ts";
 import { type ClosableResponse, ON_RESPONSE_CLOSE } from "../_shared/node_server.ts";
 import { RequestShutdowns } from "../_shared/request_shutdown.ts";
-import { _NodeRequest } from "./request.ts";
+import { _completeNodeRequest, _NodeRequest } from "./request.ts";
 import { _streamState } from "./stream_state.ts";
 
 /** Headers HTTP/2 forbids (RFC 9113, 8.2.2): Node warns about each and drops it. */
@@ -189,6 +189,7 @@ export function _fetchListener(
   shutdown: AbortSignal,
   scheme: "http" | "https",
 ): (incoming: http.IncomingMessage, outgoing: http.ServerResponse) => void {
+  _completeNodeRequest();
   const shutdowns = new RequestShutdowns(shutdown);
   return (incoming, outgoing) => {
     const fail = (error: unknown) => outgoing.destroy(error as Error);

@@ -17,6 +17,45 @@ function toHeaders(raw: string[]): Headers {
   return headers;
 }
 
+let realRequestOf: (request: _NodeRequest) => Request;
+let nodeRequestCompleted = false;
+
+/**
+ * Makes {@linkcode _NodeRequest} answer everything else a Request has, from
+ * the real one. Run when a fetch server starts, not at import: reading
+ * `Request` loads Node's fetch implementation (about 40 ms and 9-13 MB),
+ * which `{ server }` and TCP servers never need.
+ */
+export function _completeNodeRequest(): void {
+  if (nodeRequestCompleted) return;
+  nodeRequestCompleted = true;
+  const own = new Set(Reflect.ownKeys(_NodeRequest.prototype));
+  for (const key of Reflect.ownKeys(Request.prototype)) {
+    if (own.has(key)) continue;
+    const descriptor = Object.getOwnPropertyDescriptor(Request.prototype, key)!;
+    if (descriptor.get !== undefined) {
+      Object.defineProperty(_NodeRequest.prototype, key, {
+        get(this: _NodeRequest) {
+          return Reflect.get(realRequestOf(this), key);
+        },
+        configurable: true,
+      });
+    } else if (typeof descriptor.value === "function") {
+      Object.defineProperty(_NodeRequest.prototype, key, {
+        value(this: _NodeRequest, ...args: unknown[]) {
+          return (descriptor.value as (...args: unknown[]) => unknown).apply(
+            realRequestOf(this),
+            args,
+          );
+        },
+        configurable: true,
+        writable: true,
+      });
+    }
+  }
+  Object.setPrototypeOf(_NodeRequest.prototype, Request.prototype);
+}
+
 /** A `Request` whose parts are made from `incoming` when first read. */
 export class _NodeRequest {
   #incoming: http.IncomingMessage;
@@ -70,6 +109,10 @@ export class _NodeRequest {
     return this.#controller.signal;
   }
 
+  static {
+    realRequestOf = (request) => request.#real();
+  }
+
   #real(): Request {
     if (this.#request === undefined) {
       const method = this.method;
@@ -85,32 +128,5 @@ export class _NodeRequest {
       this.#request = new Request(this.url, init);
     }
     return this.#request;
-  }
-
-  static {
-    // Everything else a Request has is answered by the real one.
-    const own = new Set(Reflect.ownKeys(_NodeRequest.prototype));
-    for (const key of Reflect.ownKeys(Request.prototype)) {
-      if (own.has(key)) continue;
-      const descriptor = Object.getOwnPropertyDescriptor(Request.prototype, key)!;
-      if (descriptor.get !== undefined) {
-        Object.defineProperty(_NodeRequest.prototype, key, {
-          get(this: _NodeRequest) {
-            return Reflect.get(this.#real(), key);
-          },
-          configurable: true,
-        });
-      } else if (typeof descriptor.value === "function") {
-        Object.defineProperty(_NodeRequest.prototype, key, {
-          value(this: _NodeRequest, ...args: unknown[]) {
-            const request = this.#real();
-            return (descriptor.value as (...args: unknown[]) => unknown).apply(request, args);
-          },
-          configurable: true,
-          writable: true,
-        });
-      }
-    }
-    Object.setPrototypeOf(_NodeRequest.prototype, Request.prototype);
   }
 }
