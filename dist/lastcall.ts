@@ -1339,6 +1339,8 @@ class TcpConn implements Conn {
   #peerClosed: (() => void) | undefined;
   /** Answers the handler's current wait for a chunk; set only while it waits. */
   #resolveNext: ((result: IteratorResult<Uint8Array>) => void) | undefined;
+  /** That wait. */
+  #waiting: Promise<IteratorResult<Uint8Array>> = Promise.resolve(DONE);
   #lastActivity = Date.now();
   #lastWrite: Promise<void> = Promise.resolve();
   #graceTimer: ReturnType<typeof setTimeout> | undefined;
@@ -1417,6 +1419,8 @@ class TcpConn implements Conn {
   }
 
   #next(): Promise<IteratorResult<Uint8Array>> {
+    // A second next() while one waits (no for-await does that) shares its wait.
+    if (this.#resolveNext !== undefined) return this.#waiting;
     if (this.#closing) return Promise.resolve(DONE);
     // Asking for the next chunk ends the request: while draining, turning idle
     // requests the close synchronously.
@@ -1425,7 +1429,7 @@ class TcpConn implements Conn {
       this.#beginClose();
       return Promise.resolve(DONE);
     }
-    return new Promise((resolve) => {
+    return this.#waiting = new Promise((resolve) => {
       this.#resolveNext = resolve;
       this.#read();
     });

@@ -71,6 +71,35 @@ test("tcp: idle clients are closed at once, cleanly, when shutdown begins", asyn
   assert.equal(server.ready, false);
 });
 
+test("tcp: two next() calls at once share one wait; the loop goes on and ends cleanly", async (t) => {
+  const server = await serve(t, {
+    idleGrace: 0,
+    connection: async (conn) => {
+      const reads = conn[Symbol.asyncIterator]();
+      const [first, second] = await Promise.all([reads.next(), reads.next()]);
+      assert.equal(first, second, "the same chunk, once");
+      await conn.write(`+${new TextDecoder().decode(first.value)}\r\n`);
+      for (let next = await reads.next(); !next.done; next = await reads.next()) {
+        await conn.write("+PONG\r\n");
+      }
+    },
+  });
+  const client = await TestClient.connect(server.addr.port);
+  client.send("A");
+  await client.waitFor("+A\r\n");
+  client.send("PING\r\n");
+  await client.waitFor("+PONG\r\n");
+  const result = await server.shutdown(5_000);
+  assert.equal((await client.waitClosed()).sawEnd, true);
+  assert.deepEqual({ ...result, ms: 0 }, {
+    graceful: true,
+    closedIdle: 1,
+    drained: 0,
+    forced: 0,
+    ms: 0,
+  });
+});
+
 test("tcp: a command in flight gets its full reply, then EOF", async (t) => {
   const gated = gatedResp();
   const server = await serve(t, { connection: gated.connection });

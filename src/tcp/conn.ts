@@ -33,6 +33,8 @@ export class TcpConn implements Conn {
   #peerClosed: (() => void) | undefined;
   /** Answers the handler's current wait for a chunk; set only while it waits. */
   #resolveNext: ((result: IteratorResult<Uint8Array>) => void) | undefined;
+  /** That wait. */
+  #waiting: Promise<IteratorResult<Uint8Array>> = Promise.resolve(DONE);
   #lastActivity = Date.now();
   #lastWrite: Promise<void> = Promise.resolve();
   #graceTimer: ReturnType<typeof setTimeout> | undefined;
@@ -111,6 +113,8 @@ export class TcpConn implements Conn {
   }
 
   #next(): Promise<IteratorResult<Uint8Array>> {
+    // A second next() while one waits (no for-await does that) shares its wait.
+    if (this.#resolveNext !== undefined) return this.#waiting;
     if (this.#closing) return Promise.resolve(DONE);
     // Asking for the next chunk ends the request: while draining, turning idle
     // requests the close synchronously.
@@ -119,7 +123,7 @@ export class TcpConn implements Conn {
       this.#beginClose();
       return Promise.resolve(DONE);
     }
-    return new Promise((resolve) => {
+    return this.#waiting = new Promise((resolve) => {
       this.#resolveNext = resolve;
       this.#read();
     });
