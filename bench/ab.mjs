@@ -3,6 +3,9 @@
 // fresh server pinned to core 0 under wrk -c50 pinned to core 1. Prints the
 // median requests/s and server CPU µs per request of each, and their ratio.
 //   node bench/ab.mjs <other checkout> [impl=lastcall] [runtimes=node24,deno,bun] [runs=5] [seconds=3]
+// impl "resp-P16" or "resp-P1" runs the Redis-protocol server instead
+// (bench/servers/resp.ts lastcall) under redis-benchmark -t ping,set,get -c50
+// with that pipeline; seconds is then ignored (a fixed command count).
 // The other checkout needs node_modules (a symlink to this one's will do).
 // Node 20 cannot run the TypeScript sources, so it is not offered here.
 
@@ -19,8 +22,32 @@ if (!other) {
 }
 const checkouts = { before: resolve(other), after: root };
 
+const resp = /^resp-P(\d+)$/.exec(impl);
+
 function start(runtime, dir) {
-  return startServer(runtime, join(dir, "bench/servers/http.ts"), [impl], dir);
+  return resp
+    ? startServer(runtime, join(dir, "bench/servers/resp.ts"), ["lastcall"], dir)
+    : startServer(runtime, join(dir, "bench/servers/http.ts"), [impl], dir);
+}
+
+/** redis-benchmark's three commands; rps is the harmonic mean of their rates. */
+function redisBenchmark(port) {
+  const pipeline = Number(resp[1]);
+  const n = pipeline > 1 ? 200_000 : 50_000;
+  return new Promise((done) => {
+    const child = spawn("taskset", [
+      ..."-c 1 redis-benchmark -t ping,set,get -c 50 -q --csv".split(" "),
+      ...["-p", String(port), "-n", String(n), "-P", String(pipeline)],
+    ]);
+    let out = "";
+    child.stdout.on("data", (chunk) => out += chunk);
+    child.on("exit", () => {
+      const rates = out.split("\n").filter((line) => /^"(PING|SET|GET)/.test(line))
+        .map((line) => Number(line.split(",")[1].replaceAll("\"", "")));
+      const rps = rates.length / rates.reduce((sum, rate) => sum + 1 / rate, 0);
+      done({ requests: n * rates.length, rps });
+    });
+  });
 }
 
 function wrk(port) {
@@ -42,9 +69,10 @@ function wrk(port) {
 
 async function measure(runtime, dir) {
   const server = await start(runtime, dir);
-  await wrk(server.port); // warm-up
+  const load = resp ? redisBenchmark : wrk;
+  await load(server.port); // warm-up
   const cpuBefore = cpuMs(server.child.pid);
-  const { requests, rps } = await wrk(server.port);
+  const { requests, rps } = await load(server.port);
   const cpuUs = ((cpuMs(server.child.pid) - cpuBefore) * 1000) / requests;
   server.child.removeAllListeners("exit");
   server.child.kill("SIGKILL");
