@@ -69,6 +69,12 @@ function beforeAfter(before, r) {
       "",
     ]);
   }
+  for (const key of Object.keys(r.tcpOverhead ?? {})) {
+    const b = before.tcpOverhead?.[key], a = r.tcpOverhead[key];
+    if (!b) continue;
+    const cpu = (s) => s.lastcall.cpuUsPerRequest / s.bare.cpuUsPerRequest;
+    rows.push([`${key} TCP CPU µs/req, lastcall / bare`, cpu(b).toFixed(3), cpu(a).toFixed(3), ""]);
+  }
   for (const runtime of Object.keys(r.idleScale ?? {})) {
     const b = before.idleScale?.[runtime], a = r.idleScale[runtime];
     const key = (s, impl) => Object.keys(s ?? {}).filter((k) => k.startsWith(`${impl} `)).at(-1);
@@ -82,40 +88,29 @@ function beforeAfter(before, r) {
       fmt(extra(a)),
       "",
     ]);
+    const nodeClose = (s) => s[`node-close ${n.split(" ")[1]}`]?.shutdown_ms;
+    const reference = (s) => nodeClose(s) === undefined ? "-" : `${ms(nodeClose(s))}`;
     rows.push([
       `${runtime} shutdown ms, ${n.split(" ")[1]} idle`,
       ms(b[n].shutdown_ms),
       ms(a[n].shutdown_ms),
-      "",
+      nodeClose(a) === undefined ? "" : `Node's own close ${reference(b)} → ${reference(a)}`,
     ]);
   }
   return `
 ## Before and after
 
-The run before these changes (${before.date.slice(0, 10)}, \`bench/before.json\`) beside
-this one:
-
-- **Node fetch adapter.** A CPU profile (\`--cpu-prof\`, wrk -c50) showed each
-  request building a \`Headers\`, a URL, an \`AbortController\` and a body
-  stream before the handler ran, and every response going out chunked in two
-  writes. The \`Request\` is now built lazily (\`src/runtime/node_request.ts\`:
-  method, URL, headers and signal on first use, a real \`Request\` only when
-  the handler reads the body or anything else), and a body complete after
-  its first chunk goes out with \`Content-Length\` in one write.
-  @hono/node-server stays ahead because it replaces \`globalThis.Response\` with
-  a lighter class; lastcall leaves globals alone.
-- **Memory per connection on Node.** A heap snapshot diff (bare against
-  lastcall, 5 000 connections) showed a Map entry, a state object, two
-  closures and a \`once\` wrapper per socket, and 176 bytes per socket in
-  the elements of the socket's \`close\` listener array: a listener kept
-  beside Node's own makes Node's per-response listener grow that array for
-  good. Per-socket state now lives on the socket (no Map), the listeners are
-  shared functions (\`this\` is the socket or response), and tracker entries
-  share one transition function instead of a closure each. Watching the
-  close only while a socket is idle saved the 176 bytes too (225 bytes extra
-  on Node 24, measured by a full run), but re-adding the listener after each
-  response cost about 1 µs per request, 6 % of hello-world throughput
-  (interleaved A/B, wrk -c50): rejected, throughput won.
+The previous full run (${before.date.slice(0, 10)}, \`bench/before.json\`) beside
+this one. Between the two runs (details, profiles and what was rejected: the log
+below): Node sockets carry no listener of lastcall's until shutdown and
+busy ones only then; no set of every response in flight (it kept 35-70 MB
+alive through each scavenge on TLS servers); idle sockets closed and
+reported by lastcall itself at shutdown; raw TCP reads hand each chunk to
+the waiting handler in one step and writes the socket takes at once skip a
+promise; Node's fetch implementation is no longer loaded by importing the
+Node shim. The machine was about twice as busy for this run (bare
+\`node:http\` on Node 24: 13.42 CPU µs/req then, 29.05 now), so compare the
+ratios, each taken within its own run, not the absolute figures.
 
 ${table(["figure", "before", "after", "note"], rows)}
 `;
