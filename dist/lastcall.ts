@@ -3011,9 +3011,9 @@ function waitForDrain(outgoing: http.ServerResponse): Promise<boolean> {
 async function writeRest(
   reader: ReadableStreamDefaultReader<Uint8Array>,
   outgoing: http.ServerResponse,
+  state: ReturnType<typeof _streamState>,
   next: ReturnType<ReadableStreamDefaultReader<Uint8Array>["read"]>,
 ): Promise<void> {
-  const state = _streamState(outgoing);
   for (;;) {
     const { done, value } = await next;
     if (done) break;
@@ -3075,7 +3075,7 @@ async function writeHeadAndBody(
       await reader.cancel();
       return; // the client went away
     }
-    await writeRest(reader, outgoing, second);
+    await writeRest(reader, outgoing, state, second);
   } catch (error) {
     // The body failed mid-stream: cut the response so the client sees it incomplete.
     outgoing.destroy(error as Error);
