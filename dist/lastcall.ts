@@ -1339,10 +1339,10 @@ class TcpConn implements Conn {
   #peerClosed: (() => void) | undefined;
   /** Answers the handler's current wait for a chunk; set only while it waits. */
   #resolveNext: ((result: IteratorResult<Uint8Array>) => void) | undefined;
-  /** That wait. */
-  #waiting: Promise<IteratorResult<Uint8Array>> = Promise.resolve(DONE);
+  /** That wait (read only while #resolveNext is set). */
+  #waiting!: Promise<IteratorResult<Uint8Array>>;
   #lastActivity = Date.now();
-  #lastWrite: Promise<void> = Promise.resolve();
+  #lastWrite: Promise<void> = _WRITTEN;
   #graceTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(socket: RawSocket, tracker: Tracker, shutdown: AbortSignal, idleGrace: number) {
