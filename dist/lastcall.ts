@@ -2227,10 +2227,14 @@ function _trackHandshakes(server: tls.Server): () => void {
     if (secure._parent === undefined) pending = undefined;
     else pending.delete(secure._parent);
   };
+  // One listener for every socket (`this` is the socket): no closure per connection.
+  function forget(this: net.Socket): void {
+    pending?.delete(this);
+  }
   server.on("connection", (socket: net.Socket) => {
     if (pending === undefined) return;
     pending.add(socket);
-    socket.once("close", () => pending?.delete(socket));
+    socket.on("close", forget);
   });
   server.on("secureConnection", done);
   server.on("tlsClientError", (_error: Error, secure: WrappingSocket) => done(secure));
