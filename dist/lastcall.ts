@@ -2320,6 +2320,11 @@ function isHttp2(request: http.IncomingMessage): boolean {
   return request.httpVersionMajor === 2;
 }
 
+/** The headers of a health answer, on HTTP/1 and HTTP/2 alike. */
+function healthHeaders(answer: HealthAnswer): Record<string, string | number> {
+  return { "content-type": "text/plain; charset=utf-8", "content-length": answer.body.length };
+}
+
 /** True once `response` has sent `Connection: close`: its connection ends behind it. */
 function sentClose(response: http.ServerResponse | undefined): boolean {
   return response !== undefined && response.headersSent
@@ -2369,10 +2374,8 @@ function interceptRequests(
       for (const listener of appListeners) listener.call(this, request, response);
       return;
     }
-    response.writeHead(answer.status, {
-      "content-type": "text/plain; charset=utf-8",
-      "content-length": answer.body.length,
-    }).end(request.method === "HEAD" ? undefined : answer.body);
+    response.writeHead(answer.status, healthHeaders(answer))
+      .end(request.method === "HEAD" ? undefined : answer.body);
   });
 }
 
@@ -2395,11 +2398,7 @@ function interceptStreams(server: http2.Http2Server, health: HealthCheck): void 
       for (const listener of appListeners) listener.apply(this, args);
       return;
     }
-    stream.respond({
-      ":status": answer.status,
-      "content-type": "text/plain; charset=utf-8",
-      "content-length": answer.body.length,
-    });
+    stream.respond({ ":status": answer.status, ...healthHeaders(answer) });
     stream.end(method === "HEAD" ? undefined : answer.body);
   });
 }
