@@ -115,10 +115,11 @@ function checkSignal(
  * ```ts
  * import { Deadline } from "@lastcall/lastcall";
  *
- * using deadline = Deadline.after(5_000);
+ * const deadline = Deadline.after(5_000);
  * const response = await fetch("http://127.0.0.1:1/", { signal: deadline.signal })
  *   .catch(() => undefined);
  * console.log(response?.status, deadline.remaining() <= 5_000);
+ * deadline[Symbol.dispose](); // or `using deadline = ...` where `using` parses (not Node 22)
  * ```
  */
 export class Deadline implements Disposable {
@@ -193,8 +194,9 @@ export class Deadline implements Disposable {
    * ```ts
    * import { Deadline } from "@lastcall/lastcall";
    *
-   * using deadline = Deadline.at(new Date(Date.now() + 60_000));
+   * const deadline = Deadline.at(new Date(Date.now() + 60_000));
    * console.log(deadline.expired); // false
+   * deadline[Symbol.dispose]();
    * ```
    */
   static at(time: number | Date, options?: DeadlineOptions): Deadline {
@@ -253,8 +255,13 @@ function _untilAborted(signal: AbortSignal): Promise<void> {
 
 /** Waits for `work`, but at most `ms`: for a native shutdown that might not end. */
 async function _atMost(work: Promise<unknown> | undefined, ms: number): Promise<void> {
-  using bound = Deadline.after(ms);
-  await Promise.race([work, _untilAborted(bound.signal)]);
+  // No `using` declaration: Node 22 cannot parse one.
+  const bound = Deadline.after(ms);
+  try {
+    await Promise.race([work, _untilAborted(bound.signal)]);
+  } finally {
+    bound[Symbol.dispose]();
+  }
 }
 
 // ---- src/count_down.ts ----
@@ -286,9 +293,10 @@ function checkCount(what: string, name: string, value: unknown): number {
  * for (const ms of [10, 20, 30]) {
  *   pending.track(new Promise((resolve) => setTimeout(resolve, ms)));
  * }
- * using deadline = Deadline.after(1_000);
+ * const deadline = Deadline.after(1_000);
  * await pending.wait(deadline.signal);
  * console.log(pending.count); // 0
+ * deadline[Symbol.dispose]();
  * ```
  */
 export class CountDown {
@@ -671,9 +679,10 @@ export class Tracker {
    * import { Deadline, Tracker } from "@lastcall/lastcall";
    *
    * const tracker = new Tracker();
-   * using deadline = Deadline.after(10_000);
+   * const deadline = Deadline.after(10_000);
    * const result = await tracker.shutdown(deadline.signal);
    * console.log(result.graceful); // true: nothing was open
+   * deadline[Symbol.dispose]();
    * ```
    */
   shutdown(signal?: AbortSignal): Promise<ShutdownResult> {
@@ -1856,8 +1865,12 @@ class LastcallServer implements Server {
     const hold = setInterval(() => {}, MAX_TIMER_DELAY);
     try {
       if (this.#options.drainDelay > 0 && !signal.aborted) {
-        using delay = Deadline.after(this.#options.drainDelay, { signal });
-        await _untilAborted(delay.signal);
+        const delay = Deadline.after(this.#options.drainDelay, { signal });
+        try {
+          await _untilAborted(delay.signal);
+        } finally {
+          delay[Symbol.dispose]();
+        }
       }
       serving.closeListener();
       const counts = await serving.drain(signal);

@@ -54,9 +54,10 @@ const onSignal = async (name: string) => {
   process.off("SIGTERM", onSignal);
   console.log(`${name}: taking no new jobs, ${inFlight.count} in flight`);
   stopping.abort();
-  using deadline = Deadline.after(gracePeriod);
+  const deadline = Deadline.after(gracePeriod);
   try {
     await inFlight.wait(deadline.signal);
+    deadline[Symbol.dispose]();
     await Promise.all(running);
     console.log(`worker pool down: {"graceful":true,"done":${done},"left":${queue.length}}`);
   } catch {

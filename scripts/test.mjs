@@ -1,5 +1,6 @@
 // npm test: formatting, build, type checks, type tests, then the shared suite
-// on Node 20, Node 24, Deno and Bun. Ends with one line summing every runtime:
+// on Node 20 (compiled), Node 22, 24 and 26, Deno and Bun, then the same suite
+// against the single file on each runtime that runs a copied .ts file. Ends with one line summing every runtime:
 //   total: N passed, N failed, N skipped
 // Exits non-zero when a check or test fails, or a runtime is missing.
 //
@@ -161,9 +162,10 @@ for (const runtime of runtimes()) {
   tally(`${runtime.label} ${runtime.version}`, await runSuite(runtime));
 }
 
-// The same suite against the single file dist/lastcall.ts, on Deno and Bun
-// (the runtimes that run a copied .ts file as it is): a copy of the tests and
-// examples whose ../mod.ts re-exports that file.
+// The same suite against the single file dist/lastcall.ts, on every runtime
+// that runs a copied .ts file as it is (Node 22.18+ by type stripping, Deno,
+// Bun; not Node 20): a copy of the tests and examples whose ../mod.ts
+// re-exports that file.
 const singleRoot = join(root, ".build/single");
 function prepareSingleFileTests() {
   rmSync(singleRoot, { recursive: true, force: true });
@@ -177,7 +179,7 @@ function prepareSingleFileTests() {
 if (built) {
   prepareSingleFileTests();
   for (const runtime of runtimes()) {
-    if (!["deno", "bun"].includes(runtime.label) || !runtime.version) continue;
+    if (runtime.label === "node20" || !runtime.version) continue;
     const label = `${runtime.label}-single-file`;
     if (only && !only.includes(label)) continue;
     console.log(`\n# ${label}: the suite against dist/lastcall.ts on ${runtime.version}`);

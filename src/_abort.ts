@@ -12,6 +12,11 @@ export function _untilAborted(signal: AbortSignal): Promise<void> {
 
 /** Waits for `work`, but at most `ms`: for a native shutdown that might not end. */
 export async function _atMost(work: Promise<unknown> | undefined, ms: number): Promise<void> {
-  using bound = Deadline.after(ms);
-  await Promise.race([work, _untilAborted(bound.signal)]);
+  // No `using` declaration: Node 22 cannot parse one.
+  const bound = Deadline.after(ms);
+  try {
+    await Promise.race([work, _untilAborted(bound.signal)]);
+  } finally {
+    bound[Symbol.dispose]();
+  }
 }

@@ -25,9 +25,10 @@ function checkCount(what: string, name: string, value: unknown): number {
  * for (const ms of [10, 20, 30]) {
  *   pending.track(new Promise((resolve) => setTimeout(resolve, ms)));
  * }
- * using deadline = Deadline.after(1_000);
+ * const deadline = Deadline.after(1_000);
  * await pending.wait(deadline.signal);
  * console.log(pending.count); // 0
+ * deadline[Symbol.dispose]();
  * ```
  */
 export class CountDown {

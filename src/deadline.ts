@@ -43,10 +43,11 @@ function checkSignal(
  * ```ts
  * import { Deadline } from "@lastcall/lastcall";
  *
- * using deadline = Deadline.after(5_000);
+ * const deadline = Deadline.after(5_000);
  * const response = await fetch("http://127.0.0.1:1/", { signal: deadline.signal })
  *   .catch(() => undefined);
  * console.log(response?.status, deadline.remaining() <= 5_000);
+ * deadline[Symbol.dispose](); // or `using deadline = ...` where `using` parses (not Node 22)
  * ```
  */
 export class Deadline implements Disposable {
@@ -121,8 +122,9 @@ export class Deadline implements Disposable {
    * ```ts
    * import { Deadline } from "@lastcall/lastcall";
    *
-   * using deadline = Deadline.at(new Date(Date.now() + 60_000));
+   * const deadline = Deadline.at(new Date(Date.now() + 60_000));
    * console.log(deadline.expired); // false
+   * deadline[Symbol.dispose]();
    * ```
    */
   static at(time: number | Date, options?: DeadlineOptions): Deadline {

@@ -124,8 +124,12 @@ class LastcallServer implements Server {
     const hold = setInterval(() => {}, MAX_TIMER_DELAY);
     try {
       if (this.#options.drainDelay > 0 && !signal.aborted) {
-        using delay = Deadline.after(this.#options.drainDelay, { signal });
-        await _untilAborted(delay.signal);
+        const delay = Deadline.after(this.#options.drainDelay, { signal });
+        try {
+          await _untilAborted(delay.signal);
+        } finally {
+          delay[Symbol.dispose]();
+        }
       }
       serving.closeListener();
       const counts = await serving.drain(signal);

@@ -225,9 +225,10 @@ export class Tracker {
    * import { Deadline, Tracker } from "@lastcall/lastcall";
    *
    * const tracker = new Tracker();
-   * using deadline = Deadline.after(10_000);
+   * const deadline = Deadline.after(10_000);
    * const result = await tracker.shutdown(deadline.signal);
    * console.log(result.graceful); // true: nothing was open
+   * deadline[Symbol.dispose]();
    * ```
    */
   shutdown(signal?: AbortSignal): Promise<ShutdownResult> {

@@ -142,12 +142,13 @@ export function tryConnect(port: number): Promise<string> {
  * never served; that counts as not yet refused.
  */
 export async function waitForRefusal(port: number): Promise<string> {
-  using deadline = Deadline.after(5_000);
+  const deadline = Deadline.after(5_000);
   let outcome = "";
   while (!deadline.expired) {
     outcome = await tryConnect(port);
-    if (outcome === "ECONNREFUSED") return outcome;
+    if (outcome === "ECONNREFUSED") break;
   }
+  deadline[Symbol.dispose]();
   return outcome;
 }
 

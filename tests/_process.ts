@@ -67,13 +67,14 @@ export class Child {
 
   /** Waits at most `bound` ms for the process to exit by itself, then kills it. */
   async exit(bound = 15_000): Promise<Exit> {
-    using deadline = Deadline.after(bound);
+    const deadline = Deadline.after(bound);
     let killed = false;
     deadline.signal.addEventListener("abort", () => {
       killed = true;
       this.process.kill("SIGKILL");
     });
     const code = await this.#exit;
+    deadline[Symbol.dispose]();
     const stderr = killed ? `killed after ${bound} ms\n${this.stderr}` : this.stderr;
     return { code, stdout: this.stdout, stderr, killed };
   }
