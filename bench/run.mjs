@@ -1,5 +1,5 @@
-// npm run bench [-- --quick]: every benchmark of bench/README.md, on Node 20,
-// Node 24, Deno and Bun. Servers run pinned to core 0, load generators to
+// npm run bench [-- --quick]: every benchmark of bench/README.md, on Node 22,
+// 24 and 26, Deno and Bun (Node 20, end of life, only with LASTCALL_RUNTIMES). Servers run pinned to core 0, load generators to
 // core 1. Each throughput figure is the median of interleaved runs (bare,
 // lastcall, bare, lastcall, ...), reported as a ratio to the baseline of the
 // same run, beside the server's CPU time per request.
@@ -54,7 +54,7 @@ function prepare() {
 function script(runtime, name) {
   if (runtime.label === "node20") return [runtime.command, [`.build/bench/${name}.js`]];
   const flags = runtime.label === "deno" ? ["run", "-A", "--v8-flags=--expose-gc"] : [];
-  if (runtime.label === "node24") flags.push("--expose-gc");
+  if (runtime.label.startsWith("node")) flags.push("--expose-gc");
   return [runtime.command, [...flags, `bench/${name}.ts`]];
 }
 
@@ -176,7 +176,10 @@ async function jsonLine(runtime, name, args) {
 }
 
 prepare();
-const available = runtimes().filter((runtime) => runtime.version);
+const chosen = process.env.LASTCALL_RUNTIMES?.split(",");
+const available = runtimes().filter((runtime) =>
+  runtime.version && (chosen ? chosen.includes(runtime.label) : runtime.label !== "node20")
+);
 const results = {
   date: new Date().toISOString(),
   command,
