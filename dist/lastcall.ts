@@ -1731,7 +1731,22 @@ function checkServer(server: unknown): NodeServerLike {
       `Cannot serve as 'server' must be ${SERVER_KINDS}, not an app: pass http.createServer(app) (Express, Connect)`,
     );
   }
+  if (typeof server === "function") {
+    throw new TypeError(
+      `Cannot serve as 'server' must be ${SERVER_KINDS}, not a request listener: pass http.createServer(listener)`,
+    );
+  }
   if (typeof server === "object" && server !== null && !has("address")) {
+    if (has("getHttpServer")) {
+      throw new TypeError(
+        `Cannot serve as 'server' must be ${SERVER_KINDS}, not a Nest application: pass app.getHttpServer() after await app.init()`,
+      );
+    }
+    if (has("fetch") && !has("listen")) {
+      throw new TypeError(
+        `Cannot serve as 'server' must be ${SERVER_KINDS}, not a fetch app: pass { fetch: app.fetch } instead of { server } (Hono, h3, Elysia)`,
+      );
+    }
     if (has("callback") && has("listen")) {
       throw new TypeError(
         `Cannot serve as 'server' must be ${SERVER_KINDS}, not a Koa app: pass http.createServer(app.callback())`,

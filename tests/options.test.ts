@@ -80,6 +80,20 @@ test("options: an app passed as server says what to pass instead", async () => {
   await rejectsWith({ server: fastifyLike }, TypeError, /app\.server after await app\.ready\(\)/);
   const koaLike = { callback() {}, listen() {}, use() {} };
   await rejectsWith({ server: koaLike }, TypeError, /http\.createServer\(app\.callback\(\)\)/);
+  const listener = (_request: unknown, _response: unknown) => {};
+  await rejectsWith(
+    { server: listener },
+    TypeError,
+    /request listener: pass http\.createServer\(listener\)/,
+  );
+  const nestLike = { getHttpServer() {}, init() {}, listen() {}, close() {} };
+  await rejectsWith(
+    { server: nestLike },
+    TypeError,
+    /app\.getHttpServer\(\) after await app\.init\(\)/,
+  );
+  const honoLike = { fetch() {}, get() {}, route() {} };
+  await rejectsWith({ server: honoLike }, TypeError, /\{ fetch: app\.fetch \}/);
   const notAServer = { port: 80 };
   await rejectsWith({ server: notAServer }, TypeError, /'server' must be a node:http.*an object$/);
 }, { skip: noServerMode });
