@@ -12,7 +12,6 @@ import { runtime, test } from "./_harness.ts";
 
 const fetch = () => new Response("ok");
 const connection = () => {};
-const noServerMode = runtime === "deno" && "Deno refuses { server } (see README)";
 
 /** Calls serveAndShutdown with options a type-checked caller could not write. */
 function serveUnchecked(options: unknown) {
@@ -82,7 +81,7 @@ test("options: an app passed as server says what to pass instead", async () => {
   await rejectsWith({ server: koaLike }, TypeError, /http\.createServer\(app\.callback\(\)\)/);
   const notAServer = { port: 80 };
   await rejectsWith({ server: notAServer }, TypeError, /'server' must be a node:http.*an object$/);
-}, { skip: noServerMode });
+});
 
 test("options: error messages never print a function's source", async () => {
   await rejectsWith(
@@ -104,8 +103,7 @@ test("options: a port in use rejects with EADDRINUSE naming the address, in ever
   await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
   t.cleanup(() => new Promise((resolve) => taken.close(resolve)));
   const port = (taken.address() as net.AddressInfo).port;
-  const modes: unknown[] = [{ fetch }, { connection }];
-  if (runtime !== "deno") modes.push({ server: http.createServer() as NodeServerLike });
+  const modes: unknown[] = [{ fetch }, { connection }, { server: http.createServer() }];
   for (const mode of modes) {
     await assert.rejects(
       serveUnchecked({ ...(mode as object), hostname: "127.0.0.1", port, signals: false }),

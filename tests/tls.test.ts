@@ -11,7 +11,7 @@ import { Child } from "./_process.ts";
 import { clientNode, noTlsReason, testCertificate } from "./_tls.ts";
 
 const noTls = noTlsReason();
-const noHttp2Server = runtime !== "node"
+const noHttp2Server = runtime === "bun"
   && "{ server } with node:http2 is Node's (Deno refuses { server }; Bun's node:http2 server is not covered)";
 
 /** A command's output once it exited by itself (bounded). */
