@@ -6,9 +6,9 @@
 import assert from "node:assert/strict";
 import http from "node:http";
 import net from "node:net";
-import { type HttpOptions, type NodeServerLike, serveAndShutdown } from "../mod.ts";
+import { type HttpOptions, serveAndShutdown } from "../mod.ts";
 import { TestClient } from "./_client.ts";
-import { runtime, test } from "./_harness.ts";
+import { test } from "./_harness.ts";
 
 const fetch = () => new Response("ok");
 const connection = () => {};
