@@ -1132,11 +1132,8 @@ interface Shim {
   listenTcp(options: TcpListenOptions): Promise<TcpListener>;
   /** Serves a fetch handler on the runtime's own HTTP server. */
   serveHttp(options: HttpServeOptions): Promise<Serving>;
-  /**
-   * Listens with an existing node:http, node:https or node:net server and
-   * tracks its connections; undefined where the runtime cannot.
-   */
-  serveNodeServer?(server: unknown, options: NodeServerServeOptions): Promise<Serving>;
+  /** Listens with an existing node:http(s), node:http2 or node:net server and tracks its connections. */
+  serveNodeServer(server: unknown, options: NodeServerServeOptions): Promise<Serving>;
   /** Calls `handler` on each delivery of the process signal; returns the remover. */
   onSignal(signal: string, handler: () => void): () => void;
 }
@@ -1955,8 +1952,7 @@ class ProcessSignals {
  * shared options.
  * @returns The running server.
  * @throws {TypeError} When an option is unknown or has the wrong type, two
- * modes are given, `server` is not a server or already listening, or `server`
- * is not supported on this runtime (Deno).
+ * modes are given, or `server` is not a server or already listening.
  * @throws {RangeError} When an option is out of range.
  * @throws {Error} With `code === "EADDRINUSE"` and the address in its
  * message, when the port is in use (as a rejection; nothing is left
@@ -2009,11 +2005,6 @@ async function listen(
     if (resolved.mode === "fetch") {
       const handler = _httpHandler(resolved, shutdown);
       return await shim.serveHttp({ hostname, port, tls, handler, shutdown });
-    }
-    if (shim.serveNodeServer === undefined) {
-      throw new TypeError(
-        `Cannot serve as 'server' is not supported on ${shim.runtime}: use 'fetch' with the runtime's own server`,
-      );
     }
     const health = resolved.health === undefined
       ? undefined
@@ -3743,7 +3734,8 @@ function _listenDenoTcp(
 
 // ---- src/runtime/deno/mod.ts ----
 
-// Deno's shim: Deno.listen for raw TCP, Deno.serve for HTTP.
+// Deno's shim: Deno.listen for raw TCP, Deno.serve for HTTP, and Deno's
+// node:http for `{ server }`.
 
 
 function onDenoSignal(signal: string, handler: () => void): () => void {
@@ -3751,11 +3743,24 @@ function onDenoSignal(signal: string, handler: () => void): () => void {
   return () => _deno.removeSignalListener(signal, handler);
 }
 
+/**
+ * Deno's node:http reports its connections as Node's does, so the shared
+ * tracking serves it. Loaded only when asked for: the node:* modules it
+ * needs stay out of the startup of Deno's own fetch and TCP serving.
+ */
+async function serveDenoNodeServer(
+  server: unknown,
+  options: NodeServerServeOptions,
+): Promise<Serving> {
+  return _serveNodeServer(server, options);
+}
+
 /** The shim for Deno. */
 const _denoShim: Shim = {
   runtime: "deno",
   listenTcp: _listenDenoTcp,
   serveHttp: _serveDenoHttp,
+  serveNodeServer: serveDenoNodeServer,
   onSignal: onDenoSignal,
 };
 

@@ -1,7 +1,7 @@
 // An Express app with lastcall's shutdown: pass the http.Server before it
 // listens, and lastcall listens, tracks every connection, sends
 // `Connection: close` once shutdown begins, and drains on SIGTERM.
-//   node examples/express.ts      (or bun; Deno's node:http hides connections)
+//   node examples/express.ts      (or deno run -A, or bun)
 // (`node` runs a .ts file from Node 22.18 on; on Node 20, compile it with tsc first.)
 
 import express from "express";

@@ -1,6 +1,6 @@
 // A Fastify app on lastcall: pass `app.server` (Fastify's node:http server)
 // once the app is ready, instead of calling app.listen().
-//   node examples/fastify.ts      (or bun; Deno's node:http hides connections)
+//   node examples/fastify.ts      (or deno run -A, or bun)
 // (`node` runs a .ts file from Node 22.18 on; on Node 20, compile it with tsc first.)
 
 import Fastify from "fastify";

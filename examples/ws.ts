@@ -1,9 +1,9 @@
-// WebSockets on Node (or Bun) with the ws package: node:http (or Express)
+// WebSockets on Node, Deno or Bun with the ws package: node:http (or Express)
 // serves HTTP, ws takes the upgraded sockets, and lastcall drains both. On
 // SIGTERM, server.signal aborts: the app closes every client with 1001
 // "going away", shutdown resolves when the last socket is gone, and the
 // deadline would terminate any left (counted forced).
-//   node examples/ws.ts      (or bun; on Deno use examples/websocket-echo.ts)
+//   node examples/ws.ts      (or deno run -A, or bun; without ws: examples/websocket-echo.ts)
 // (`node` runs a .ts file from Node 22.18 on; on Node 20, compile it with tsc first.)
 // Try: npx wscat -c ws://127.0.0.1:3000   then Ctrl+C the server.
 

@@ -199,8 +199,7 @@ class ProcessSignals {
  * shared options.
  * @returns The running server.
  * @throws {TypeError} When an option is unknown or has the wrong type, two
- * modes are given, `server` is not a server or already listening, or `server`
- * is not supported on this runtime (Deno).
+ * modes are given, or `server` is not a server or already listening.
  * @throws {RangeError} When an option is out of range.
  * @throws {Error} With `code === "EADDRINUSE"` and the address in its
  * message, when the port is in use (as a rejection; nothing is left
@@ -253,11 +252,6 @@ async function listen(
     if (resolved.mode === "fetch") {
       const handler = _httpHandler(resolved, shutdown);
       return await shim.serveHttp({ hostname, port, tls, handler, shutdown });
-    }
-    if (shim.serveNodeServer === undefined) {
-      throw new TypeError(
-        `Cannot serve as 'server' is not supported on ${shim.runtime}: use 'fetch' with the runtime's own server`,
-      );
     }
     const health = resolved.health === undefined
       ? undefined

@@ -133,11 +133,8 @@ export interface Shim {
   listenTcp(options: TcpListenOptions): Promise<TcpListener>;
   /** Serves a fetch handler on the runtime's own HTTP server. */
   serveHttp(options: HttpServeOptions): Promise<Serving>;
-  /**
-   * Listens with an existing node:http, node:https or node:net server and
-   * tracks its connections; undefined where the runtime cannot.
-   */
-  serveNodeServer?(server: unknown, options: NodeServerServeOptions): Promise<Serving>;
+  /** Listens with an existing node:http(s), node:http2 or node:net server and tracks its connections. */
+  serveNodeServer(server: unknown, options: NodeServerServeOptions): Promise<Serving>;
   /** Calls `handler` on each delivery of the process signal; returns the remover. */
   onSignal(signal: string, handler: () => void): () => void;
 }

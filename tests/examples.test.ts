@@ -8,9 +8,6 @@ import { example, runtime, test, type TestContext } from "./_harness.ts";
 import { request } from "./_http_client.ts";
 import { Child } from "./_process.ts";
 
-const noNodeHttpServer = runtime === "deno"
-  && "Deno's node:http server hides its connections: { server } is refused there (see README)";
-
 /** Starts an HTTP example on a free port and returns it with its port. */
 async function startHttp(t: TestContext, name: string): Promise<{ child: Child; port: number }> {
   const child = new Child(example(name), [], { PORT: "0", LOG_REQUESTS: "1" });
@@ -44,7 +41,7 @@ test("hono recipe: fetch: app.fetch serves, drains on SIGTERM, exits 0", async (
 
 test("fastify recipe: { server: app.server } serves, drains on SIGTERM, exits 0", async (t) => {
   await drainsOnSigterm(t, "fastify", /hello from Fastify/);
-}, { skip: noNodeHttpServer });
+});
 
 test("worker-pool recipe: SIGTERM stops taking jobs, finishes those taken, exits 0", async (t) => {
   const child = new Child(example("worker-pool"), [], { JOBS: "40", WORKERS: "4", JOB_MS: "100" });
@@ -103,7 +100,7 @@ async function webSocketRecipe(t: TestContext, name: string, printedAs: string):
 
 test("ws recipe: SIGTERM closes the client with 1001, the socket drains, exit 0", async (t) => {
   await webSocketRecipe(t, "ws", "ws");
-}, { skip: noNodeHttpServer });
+});
 
 test(
   "websocket-echo recipe: SIGTERM sends 1001 going away, the socket drains, exit 0",

@@ -6,13 +6,12 @@
 import assert from "node:assert/strict";
 import http from "node:http";
 import net from "node:net";
-import { type HttpOptions, type NodeServerLike, serveAndShutdown } from "../mod.ts";
+import { type HttpOptions, serveAndShutdown } from "../mod.ts";
 import { TestClient } from "./_client.ts";
-import { runtime, test } from "./_harness.ts";
+import { test } from "./_harness.ts";
 
 const fetch = () => new Response("ok");
 const connection = () => {};
-const noServerMode = runtime === "deno" && "Deno refuses { server } (see README)";
 
 /** Calls serveAndShutdown with options a type-checked caller could not write. */
 function serveUnchecked(options: unknown) {
@@ -96,7 +95,7 @@ test("options: an app passed as server says what to pass instead", async () => {
   await rejectsWith({ server: honoLike }, TypeError, /\{ fetch: app\.fetch \}/);
   const notAServer = { port: 80 };
   await rejectsWith({ server: notAServer }, TypeError, /'server' must be a node:http.*an object$/);
-}, { skip: noServerMode });
+});
 
 test("options: error messages never print a function's source", async () => {
   await rejectsWith(
@@ -118,8 +117,7 @@ test("options: a port in use rejects with EADDRINUSE naming the address, in ever
   await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
   t.cleanup(() => new Promise((resolve) => taken.close(resolve)));
   const port = (taken.address() as net.AddressInfo).port;
-  const modes: unknown[] = [{ fetch }, { connection }];
-  if (runtime !== "deno") modes.push({ server: http.createServer() as NodeServerLike });
+  const modes: unknown[] = [{ fetch }, { connection }, { server: http.createServer() }];
   for (const mode of modes) {
     await assert.rejects(
       serveUnchecked({ ...(mode as object), hostname: "127.0.0.1", port, signals: false }),

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import http from "node:http";
 import process from "node:process";
-import { fixture, runtime, test, type TestContext } from "./_harness.ts";
+import { fixture, test, type TestContext } from "./_harness.ts";
 import { Child } from "./_process.ts";
 
 /** Starts the request mode of the fixture with one request in flight. */
@@ -51,8 +51,5 @@ test(
     assert.equal(exit.code, 0, exit.stderr);
     assert.match(exit.stdout, /ready \d+/);
     assert.match(exit.stdout, /down \{"graceful":true/);
-  },
-  {
-    skip: runtime === "deno" && "Deno refuses { server }, the way this test reaches into listen()",
   },
 );

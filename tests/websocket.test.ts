@@ -11,7 +11,6 @@ import { within } from "./_client.ts";
 import { fixture, runtime, test, type TestContext } from "./_harness.ts";
 import { Child } from "./_process.ts";
 
-const noServerMode = runtime === "deno" && "Deno refuses { server } (see docs/runtimes.md)";
 const noUpgrade = runtime === "node"
   && "Node's fetch mode has no WebSocket upgrade: { server } with ws instead";
 
@@ -56,7 +55,7 @@ test("{ server } + ws: a socket the app closes on server.signal drains with 1001
   assert.equal(result.forced, 0);
   assert.equal(result.closedIdle, 0, "a WebSocket is never an idle connection");
   assert.equal(result.drained, 1);
-}, { skip: noServerMode });
+});
 
 test("{ server } + ws: a socket the app keeps open is forced at the deadline", async (t) => {
   const server = await wsApp(t, false);
@@ -68,7 +67,7 @@ test("{ server } + ws: a socket the app keeps open is forced at the deadline", a
   assert.deepEqual([result.graceful, result.closedIdle, result.forced], [false, 0, 1]);
   assert.equal((await closed).code, 1006);
   assert.equal(client.readyState, WsClient.CLOSED);
-}, { skip: noServerMode });
+});
 
 /** A fetch server whose WebSockets echo; `/plain` answers HTTP. */
 async function upgradeApp(t: TestContext): Promise<Server> {
