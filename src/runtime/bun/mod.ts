@@ -12,8 +12,8 @@ export const _bunShim: Shim = {
   runtime: "bun",
   listenTcp: _listenBunTcp,
   serveHttp: _serveBunHttp,
-  // Bun's node:http reports a connection only with its first request, so
-  // connections that never send one are not seen (see README).
+  // Bun's node:http reports a connection only with the client's first byte,
+  // so connections that never send anything are not seen (see README).
   serveNodeServer: _serveNodeServer,
   onSignal: _onProcessSignal,
 };
