@@ -44,9 +44,9 @@ export interface H2RelayOptions {
   /** Hold the server's bytes from its first GOAWAY on, until `release()`. */
   holdFromGoaway?: boolean;
   /**
-   * Pass neither the client's PING acks nor its GOAWAY on: a client that
-   * answers nothing (node:http2's client answers a GOAWAY with its own, and
-   * the server's session then closes at once).
+   * Pass neither the client's PING acks nor its GOAWAY nor its close on: a
+   * client that answers nothing (node:http2's client answers a GOAWAY with
+   * its own, and the server's session then closes at once).
    */
   silentClient?: boolean;
 }
@@ -107,11 +107,10 @@ export class H2Relay {
       this.#sockets.add(socket);
       socket.setNoDelay(true);
       socket.on("error", () => {}); // the other side's close says it
-      socket.on("close", () => {
-        client.destroy();
-        server.destroy();
-      });
     }
+    server.on("close", () => client.destroy());
+    // A silent client's leaving goes unnoticed too (a peer gone without a FIN).
+    client.on("close", () => options.silentClient || server.destroy());
     let goawaySeen = false;
     this.#flush = (held) => {
       for (const bytes of held) client.write(bytes);

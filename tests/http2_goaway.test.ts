@@ -169,6 +169,23 @@ test(
   { skip: noNodeHttp2Server },
 );
 
+test(
+  "http2 goaway: a deadline shorter than the PING wait still ends a silent client's session on time",
+  async (t) => {
+    const server = await serve(t, { ...common, server: http2.createServer(appHeldBy(gate())) });
+    const relay = await H2Relay.to(server.addr.port, { silentClient: true });
+    t.cleanup(() => relay.close());
+    const { get } = connect(t, `http://127.0.0.1:${relay.port}`);
+    assert.equal((await get("/first")).status, 200); // now idle
+    const result = await within(server.shutdown(200), "shutdown");
+    assert.ok(result.ms >= 150 && result.ms < 900, `shutdown took ${result.ms} ms`);
+    // Still waiting for its PING at the deadline: destroyed there.
+    assert.deepEqual([result.closedIdle + result.forced, result.drained], [1, 0]);
+    assert.deepEqual(relay.serverSent.slice(0, 2), [`GOAWAY ${LARGEST_STREAM_ID}`, "PING"]);
+  },
+  { skip: noNodeHttp2Server },
+);
+
 /** The two GOAWAYs over TLS with a stream in flight, which completes; then the server is down. */
 async function twoStepsOverTls(t: TestContext, server: Server, slow: Gate) {
   const { ca } = testCertificate()!;
