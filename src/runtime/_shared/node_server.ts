@@ -242,9 +242,11 @@ export async function _serveNodeServer(
     () => {
       // A TLS server only stops accepting here: its HTTP close would destroy
       // the idle connections at once, with no close_notify, before the
-      // drain closes them cleanly.
+      // drain closes them cleanly. An HTTP/2 server's own close (Node 24+,
+      // Bun) would send every session its final GOAWAY at once, before the
+      // two-step one below.
       sockets.settle();
-      if (isTls) net.Server.prototype.close.call(candidate);
+      if (isTls || h2) net.Server.prototype.close.call(candidate);
       else candidate.close();
       closeHandshakes?.();
       sessions?.goAway();
