@@ -13,8 +13,13 @@ import { runtime, test, type TestContext } from "./_harness.ts";
 import { noTlsReason, testCertificate } from "./_tls.ts";
 
 const LARGEST_STREAM_ID = 2 ** 31 - 1;
-const noNodeHttp2Server = runtime === "deno"
-  && "{ server } with node:http2 is refused on Deno (Deno.serve sends its own two GOAWAYs)";
+// Deno's node:http2 (2.9.6, measured): an idle session ends right after the
+// first GOAWAY (22 ms) instead of waiting for the PING, and over TLS the
+// client sees only the first GOAWAY.
+const denoIdleSession = runtime === "deno"
+  && "Deno's node:http2 ends an idle session right after the first GOAWAY (measured on 2.9.6)";
+const denoTlsGoaway = runtime === "deno"
+  && "over TLS, Deno's node:http2 client sees only the first GOAWAY (measured on 2.9.6)";
 const noTls = noTlsReason();
 
 /** A response held until `open()`; `started` resolves once a request waits for it. */
@@ -144,7 +149,7 @@ test(
       assertTwoSteps(relay.serverSent, 1);
     }
   },
-  { skip: noNodeHttp2Server },
+  {},
 );
 
 test(
@@ -166,7 +171,7 @@ test(
     assert.ok(result.ms >= 900 && result.ms < 3_000, `shutdown took ${result.ms} ms`);
     assertTwoSteps(relay.serverSent, 1);
   },
-  { skip: noNodeHttp2Server },
+  {},
 );
 
 test(
@@ -183,7 +188,7 @@ test(
     assert.deepEqual([result.closedIdle + result.forced, result.drained], [1, 0]);
     assert.deepEqual(relay.serverSent.slice(0, 2), [`GOAWAY ${LARGEST_STREAM_ID}`, "PING"]);
   },
-  { skip: noNodeHttp2Server },
+  { skip: denoIdleSession },
 );
 
 /** The two GOAWAYs over TLS with a stream in flight, which completes; then the server is down. */
@@ -233,7 +238,7 @@ test(
     await twoStepsOverTls(t, await serve(t, { ...common, server: h2 }), slow);
   },
   {
-    skip: noTls || noNodeHttp2Server || (runtime === "bun"
+    skip: noTls || denoTlsGoaway || (runtime === "bun"
       && "Bun 1.4.5: the TLS handshake watch destroys established connections (secureConnection's _parent is not the accepted socket)"),
   },
 );
