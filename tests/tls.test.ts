@@ -11,8 +11,7 @@ import { Child } from "./_process.ts";
 import { clientNode, noTlsReason, testCertificate } from "./_tls.ts";
 
 const noTls = noTlsReason();
-const noHttp2Server = runtime !== "node"
-  && "{ server } with node:http2 is Node's (Deno refuses { server }; Bun's node:http2 server is not covered)";
+const noHttp2Server = runtime === "deno" && "Deno refuses { server } (see README)";
 
 /** A command's output once it exited by itself (bounded). */
 function run(
@@ -50,7 +49,9 @@ async function tlsFixture(t: TestContext, mode: string): Promise<{ child: Child;
 }
 
 /** The result the fixture printed once down. */
-function downResult(stdout: string): { graceful: boolean; forced: number; ms: number } {
+function downResult(
+  stdout: string,
+): { graceful: boolean; closedIdle: number; drained: number; forced: number; ms: number } {
   const match = /down (\{.*\})/.exec(stdout);
   assert.ok(match, `no result printed: ${stdout}`);
   return JSON.parse(match[1]!);
@@ -145,12 +146,23 @@ async function http2Drain(t: TestContext, mode: string, options: { inFlight: boo
       JSON.stringify(report.slow),
     );
   }
+  // The idle session got GOAWAY and was closed at once, not behind /slow.
+  assert.equal(report.idle.goaway, 0, JSON.stringify(report.idle));
+  assert.ok(report.idle.closedMs < 300, `idle session closed at ${report.idle.closedMs} ms`);
   const fromCurl = await curl;
   assert.equal(fromCurl.stdout, "hello /slow\ndone\n 200 2", fromCurl.stderr);
   const exit = await child.exit(5_000);
   assert.equal(exit.code, 0, exit.stderr);
   const result = downResult(exit.stdout);
   assert.equal(result.graceful, true, JSON.stringify(result));
+  if (mode !== "fetch") {
+    // Counted per session: the idle one closed, curl's and the client's drained.
+    assert.deepEqual(
+      [result.closedIdle, result.drained, result.forced],
+      [1, 2, 0],
+      JSON.stringify(result),
+    );
+  }
   assert.ok(result.ms < 700, `shutdown took ${result.ms} ms for a 400 ms stream`);
   assert.doesNotMatch(exit.stderr, /Warning/);
 }
