@@ -327,6 +327,40 @@ test("tls: a client stuck before its TLS handshake delays nothing", async (t) =>
   if (runtime !== "deno") await within(closed, "the stuck client's socket to close");
 }, { skip: noTls });
 
+test(
+  "tls: a client stuck before its TLS handshake in `connection` mode sees a clean close, not a reset",
+  async (t) => {
+    const { child, port } = await tlsFixture(t, "connection");
+    const stuck = net.connect(port, "127.0.0.1");
+    t.cleanup(() => stuck.destroy());
+    const ends: string[] = [];
+    stuck.on("end", () => ends.push("end"));
+    stuck.on("error", (error: { code?: string }) => ends.push(`error ${error.code}`));
+    const closed = new Promise((resolve) => stuck.once("close", resolve));
+    await new Promise((resolve) => stuck.once("connect", resolve));
+    // Connections are accepted in order: once a later client is answered, the
+    // stuck one was accepted too (a connection the listener closes on before
+    // accepting it is reset by the kernel, on every runtime).
+    const answered = tls.connect({ host: "127.0.0.1", port, ca: testCertificate()!.ca });
+    t.cleanup(() => answered.destroy());
+    answered.on("error", () => {});
+    await within(new Promise((resolve) => answered.once("secureConnect", resolve)), "TLS");
+    answered.write("PING\r\n");
+    await within(new Promise((resolve) => answered.once("data", resolve)), "+PONG");
+    answered.destroy();
+    child.signal("SIGTERM");
+    const exit = await child.exit(5_000);
+    assert.equal(exit.code, 0, exit.stderr);
+    // Deno closes it only when the process exits (see README): a FIN all the same.
+    await within(closed, "the stuck client's socket to close");
+    assert.deepEqual(ends, ["end"]);
+    const result = downResult(exit.stdout);
+    assert.deepEqual([result.graceful, result.forced], [true, 0], JSON.stringify(result));
+    assert.ok(result.ms < 200, `shutdown took ${result.ms} ms`);
+  },
+  { skip: noTls },
+);
+
 test("tls: a bad certificate rejects with a clear error and leaves nothing listening", async () => {
   const { cert, key } = testCertificate()!;
   const free = net.createServer();
