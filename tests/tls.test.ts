@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
+import http2 from "node:http2";
 import https from "node:https";
 import net from "node:net";
 import tls from "node:tls";
@@ -11,7 +12,7 @@ import { Child } from "./_process.ts";
 import { clientNode, noTlsReason, testCertificate } from "./_tls.ts";
 
 const noTls = noTlsReason();
-const noHttp2Server = runtime === "deno" && "Deno refuses { server } (see README)";
+const noServerMode = runtime === "deno" && "Deno refuses { server } (see README)";
 
 /** A command's output once it exited by itself (bounded). */
 function run(
@@ -183,16 +184,105 @@ test(
   async (t) => {
     await http2Drain(t, "h2", { inFlight: true });
   },
-  { skip: noTls || noHttp2Server },
+  { skip: noTls || noServerMode },
 );
 
 test("tls: { server } with node:http2 (secure, stream API) drains per session", async (t) => {
   await http2Drain(t, "stream", { inFlight: true });
-}, { skip: noTls || noHttp2Server });
+}, { skip: noTls || noServerMode });
 
 test("tls: { server } with node:http2 without TLS (h2c) drains per session", async (t) => {
   await http2Drain(t, "h2c", { inFlight: true });
-}, { skip: noTls || noHttp2Server });
+}, { skip: noTls || noServerMode });
+
+/**
+ * `{ server }` with a TLS server of node:https or node:http2 (HTTP/1.1 by
+ * ALPN): an HTTPS/1.1 request in flight when the listener closes finishes
+ * with `Connection: close`, an idle one is closed, and a client stuck before
+ * its handshake is closed with FIN. Bun's https server accepts a connection
+ * only once it sends (its server side stays in SYN-RECV), so there nothing
+ * sees the stuck client and nothing has to close it.
+ */
+async function drainHttpsServer(t: TestContext, kind: "https" | "http2"): Promise<void> {
+  const { cert, key, ca } = testCertificate()!;
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => release = resolve);
+  let slowStarted!: () => void;
+  const started = new Promise<void>((resolve) => slowStarted = resolve);
+  const app = (request: { url?: string }, response: { end(body: string): void }): void => {
+    if (request.url !== "/slow") return response.end("ok\n");
+    slowStarted();
+    void released.then(() => response.end("slow done\n"));
+  };
+  const tlsServer = kind === "https"
+    ? https.createServer({ cert, key }, app)
+    : http2.createSecureServer({ cert, key, allowHTTP1: true }, app);
+  const server = await serveAndShutdown({
+    server: tlsServer,
+    hostname: "127.0.0.1",
+    signals: false,
+  });
+  t.cleanup(() => server.close());
+  const port = server.addr.port;
+  const stuck = net.connect(port, "127.0.0.1");
+  t.cleanup(() => stuck.destroy());
+  const ends: string[] = [];
+  stuck.on("end", () => ends.push("end"));
+  stuck.on("error", (error: { code?: string }) => ends.push(`error ${error.code}`));
+  const stuckClosed = new Promise((resolve) => stuck.once("close", resolve));
+  await new Promise((resolve) => stuck.once("connect", resolve));
+  const agent = new https.Agent({ keepAlive: true, ca });
+  t.cleanup(() => agent.destroy());
+  const get = (path: string) =>
+    new Promise<{ body: string; connection?: string; socket: net.Socket }>((resolve, reject) => {
+      const request = https.get({ host: "localhost", port, path, agent }, (response) => {
+        let body = "";
+        response.setEncoding("utf8");
+        response.on("data", (chunk) => body += chunk);
+        response.on(
+          "end",
+          () => resolve({ body, connection: response.headers.connection, socket: request.socket! }),
+        );
+      });
+      request.on("error", reject);
+    });
+  // Accepted in order: once /slow runs, the stuck connection was accepted too.
+  const slow = get("/slow");
+  slow.catch(() => {}); // asserted below
+  await within(started, "/slow to start");
+  const idle = await get("/"); // on a second socket
+  const idleClosed = new Promise((resolve) => idle.socket.once("close", resolve));
+  const shutdown = server.shutdown(3_000);
+  await within(idleClosed, "the idle connection to close");
+  release();
+  const answer = await slow;
+  assert.deepEqual([answer.body, answer.connection], ["slow done\n", "close"]);
+  const result = await shutdown;
+  assert.deepEqual(
+    [result.graceful, result.closedIdle, result.drained, result.forced],
+    [true, 1, 1, 0],
+    JSON.stringify(result),
+  );
+  if (runtime === "bun" && kind === "https") return;
+  await within(stuckClosed, "the stuck client's socket to close");
+  assert.deepEqual(ends, ["end"]);
+}
+
+test(
+  "tls: { server } with node:https drains; a client stuck in its handshake closes",
+  async (t) => {
+    await drainHttpsServer(t, "https");
+  },
+  { skip: noTls || noServerMode },
+);
+
+test(
+  "tls: { server } with node:http2 (secure) drains HTTPS/1.1; a client stuck in its handshake closes",
+  async (t) => {
+    await drainHttpsServer(t, "http2");
+  },
+  { skip: noTls || noServerMode },
+);
 
 /** The RESP example over TLS on 127.0.0.1; closed after the test. */
 async function serveRespOverTls(t: TestContext): Promise<Server> {
