@@ -157,11 +157,13 @@ async function http2Drain(t: TestContext, mode: string, options: { inFlight: boo
   const result = downResult(exit.stdout);
   assert.equal(result.graceful, true, JSON.stringify(result));
   if (mode !== "fetch") {
-    // Counted per session: the idle one closed, the client's drained, and
-    // curl's drained too unless its stream ended before the signal (the
-    // client's process can take longer to start than /slow takes).
-    assert.deepEqual([result.closedIdle, result.forced], [1, 0], JSON.stringify(result));
-    assert.ok(result.drained === 1 || result.drained === 2, JSON.stringify(result));
+    // Counted per session: the idle one closed, the client's drained. curl's
+    // /slow can end before the signal (the client's process may take longer
+    // to start), and its session then counts closed idle, or nothing if curl
+    // left first.
+    const { closedIdle, drained, forced } = result;
+    assert.ok(closedIdle >= 1 && drained >= 1 && closedIdle + drained <= 3, JSON.stringify(result));
+    assert.equal(forced, 0);
   }
   assert.ok(result.ms < 700, `shutdown took ${result.ms} ms for a 400 ms stream`);
   assert.doesNotMatch(exit.stderr, /Warning/);
