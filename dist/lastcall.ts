@@ -2289,21 +2289,27 @@ class NodeSockets {
 // stalls before it: lastcall closes those with the idle ones.
 
 
-/** A TLS socket wrapping an accepted one keeps it here (Node's internal name, stable since v0.11). */
-type WrappingSocket = tls.TLSSocket & { _parent?: net.Socket };
+/**
+ * How a TLS socket names the socket the server's `connection` event gave:
+ * Node wraps that socket and keeps it as `_parent` (its internal name, stable
+ * since v0.11); Bun 1.4.5 gives the TLS socket itself to both events, and its
+ * `_parent` is null.
+ */
+type WrappingSocket = tls.TLSSocket & { _parent?: net.Socket | null };
 
 /**
  * Watches `server`'s handshakes; the function returned destroys every
- * connection still in one. Where the runtime does not link a TLS socket to
- * its accepted socket, it watches nothing rather than guess.
+ * connection still in one. Where a finished handshake links to neither
+ * socket (a runtime that links them some other way), it watches nothing
+ * from then on rather than destroy connections that are serving.
  */
 function _trackHandshakes(server: tls.Server): () => void {
   let pending: Set<net.Socket> | undefined = new Set();
-  const done = (secure: WrappingSocket): void => {
-    if (pending === undefined) return;
-    if (secure._parent === undefined) pending = undefined;
-    else pending.delete(secure._parent);
-  };
+  /** Forgets the connection of `secure`; false when it was not found. */
+  const done = (secure: WrappingSocket | undefined): boolean =>
+    secure !== undefined
+    && (pending?.delete(secure) === true
+      || (!!secure._parent && pending?.delete(secure._parent) === true));
   // One listener for every socket (`this` is the socket): no closure per connection.
   function forget(this: net.Socket): void {
     pending?.delete(this);
@@ -2313,7 +2319,10 @@ function _trackHandshakes(server: tls.Server): () => void {
     pending.add(socket);
     socket.on("close", forget);
   });
-  server.on("secureConnection", done);
+  server.on("secureConnection", (secure: WrappingSocket) => {
+    if (!done(secure)) pending = undefined;
+  });
+  // A failed handshake may come after its socket closed: not proof of a missing link.
   server.on("tlsClientError", (_error: Error, secure: WrappingSocket) => done(secure));
   return () => {
     pending?.forEach((socket) => socket.destroy());
@@ -2859,15 +2868,22 @@ class WebSockets {
   readonly #live = new Set<TrackedWebSocket>();
   readonly #shutdown: AbortSignal;
   #wake: (() => void) | undefined;
+  /** The listener closed: a socket upgraded from now on is told at once. */
+  #goneAway = false;
   drained = 0;
 
   constructor(shutdown: AbortSignal) {
     this.#shutdown = shutdown;
   }
 
-  /** Tracks `socket` until `closed` is called for it. */
+  /**
+   * Tracks `socket` until `closed` is called for it. A handler that upgrades
+   * after the listener closed (it was slow to) gets its socket told "going
+   * away" at once, as Deno does, rather than held open to the deadline.
+   */
   add(socket: TrackedWebSocket): void {
     this.#live.add(socket);
+    if (this.#goneAway) socket.close(GOING_AWAY, "going away");
   }
 
   /** The socket is gone; during shutdown it counts as drained. */
@@ -2882,6 +2898,7 @@ class WebSockets {
 
   /** Sends close 1001 to every socket the app has not closed itself. */
   goingAway(): void {
+    this.#goneAway = true;
     for (const socket of this.#live) socket.close(GOING_AWAY, "going away");
   }
 
@@ -3837,7 +3854,6 @@ interface BunSocket<Data> {
   write(data: Uint8Array): number;
   shutdown(halfClose?: boolean): void;
   end(): void;
-  terminate(): void;
   pause(): void;
   resume(): void;
   setNoDelay?(noDelay?: boolean): boolean;
@@ -4291,8 +4307,11 @@ class BunRawSocket implements RawSocket {
 
   destroy(): void {
     if (this.#isClosed) return;
-    if (this.secure) this.#socket.end();
-    else this.#socket.terminate();
+    // end(), not terminate(), also for a TLS socket still in its handshake:
+    // Bun closes it at once either way, but terminate() resets it (ECONNRESET
+    // at the client) where end() sends FIN (measured on Bun 1.4.5), and a
+    // connection the listener closes is closed cleanly.
+    this.#socket.end();
     this.onClose();
   }
 }

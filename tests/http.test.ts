@@ -552,7 +552,7 @@ test(
   },
   {
     skip: runtime === "bun"
-      && "Bun.serve 1.4.5 answers no pipelined request behind an async handler, shutdown or not (docs/runtimes.md)",
+      && "Bun.serve 1.4.5 answers no pipelined request, not even the first, when a handler awaits a later task (docs/runtimes.md)",
   },
 );
 

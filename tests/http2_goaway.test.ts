@@ -237,8 +237,5 @@ test(
     const h2 = http2.createSecureServer({ cert, key }, appHeldBy(slow));
     await twoStepsOverTls(t, await serve(t, { ...common, server: h2 }), slow);
   },
-  {
-    skip: noTls || denoTlsGoaway || (runtime === "bun"
-      && "Bun 1.4.5: the TLS handshake watch destroys established connections (secureConnection's _parent is not the accepted socket)"),
-  },
+  { skip: noTls || denoTlsGoaway },
 );

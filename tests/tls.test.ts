@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
+import http2 from "node:http2";
 import https from "node:https";
 import net from "node:net";
 import tls from "node:tls";
@@ -11,8 +12,6 @@ import { Child } from "./_process.ts";
 import { clientNode, noTlsReason, testCertificate } from "./_tls.ts";
 
 const noTls = noTlsReason();
-const noHttp2Server = runtime === "bun"
-  && "{ server } with node:http2 is not covered on Bun (1.4.5: its secure server sent no GOAWAY and cut the open stream)";
 
 /** A command's output once it exited by itself (bounded). */
 function run(
@@ -50,7 +49,9 @@ async function tlsFixture(t: TestContext, mode: string): Promise<{ child: Child;
 }
 
 /** The result the fixture printed once down. */
-function downResult(stdout: string): { graceful: boolean; forced: number; ms: number } {
+function downResult(
+  stdout: string,
+): { graceful: boolean; closedIdle: number; drained: number; forced: number; ms: number } {
   const match = /down (\{.*\})/.exec(stdout);
   assert.ok(match, `no result printed: ${stdout}`);
   return JSON.parse(match[1]!);
@@ -145,12 +146,24 @@ async function http2Drain(t: TestContext, mode: string, options: { inFlight: boo
       JSON.stringify(report.slow),
     );
   }
+  // The idle session got GOAWAY and was closed at once, not behind /slow.
+  assert.equal(report.idle.goaway, 0, JSON.stringify(report.idle));
+  assert.ok(report.idle.closedMs < 300, `idle session closed at ${report.idle.closedMs} ms`);
   const fromCurl = await curl;
   assert.equal(fromCurl.stdout, "hello /slow\ndone\n 200 2", fromCurl.stderr);
   const exit = await child.exit(5_000);
   assert.equal(exit.code, 0, exit.stderr);
   const result = downResult(exit.stdout);
   assert.equal(result.graceful, true, JSON.stringify(result));
+  if (mode !== "fetch") {
+    // Counted per session: the idle one closed, the client's drained. curl's
+    // /slow can end before the signal (the client's process may take longer
+    // to start), and its session then counts closed idle, or nothing if curl
+    // left first.
+    const { closedIdle, drained, forced } = result;
+    assert.ok(closedIdle >= 1 && drained >= 1 && closedIdle + drained <= 3, JSON.stringify(result));
+    assert.equal(forced, 0);
+  }
   assert.ok(result.ms < 700, `shutdown took ${result.ms} ms for a 400 ms stream`);
   assert.doesNotMatch(exit.stderr, /Warning/);
 }
@@ -171,16 +184,105 @@ test(
   async (t) => {
     await http2Drain(t, "h2", { inFlight: true });
   },
-  { skip: noTls || noHttp2Server },
+  { skip: noTls },
 );
 
 test("tls: { server } with node:http2 (secure, stream API) drains per session", async (t) => {
   await http2Drain(t, "stream", { inFlight: true });
-}, { skip: noTls || noHttp2Server });
+}, { skip: noTls });
 
 test("tls: { server } with node:http2 without TLS (h2c) drains per session", async (t) => {
   await http2Drain(t, "h2c", { inFlight: true });
-}, { skip: noTls || noHttp2Server });
+}, { skip: noTls });
+
+/**
+ * `{ server }` with a TLS server of node:https or node:http2 (HTTP/1.1 by
+ * ALPN): an HTTPS/1.1 request in flight when the listener closes finishes
+ * with `Connection: close`, an idle one is closed, and a client stuck before
+ * its handshake is closed with FIN. Bun's https server accepts a connection
+ * only once it sends (its server side stays in SYN-RECV), so there nothing
+ * sees the stuck client and nothing has to close it.
+ */
+async function drainHttpsServer(t: TestContext, kind: "https" | "http2"): Promise<void> {
+  const { cert, key, ca } = testCertificate()!;
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => release = resolve);
+  let slowStarted!: () => void;
+  const started = new Promise<void>((resolve) => slowStarted = resolve);
+  const app = (request: { url?: string }, response: { end(body: string): void }): void => {
+    if (request.url !== "/slow") return response.end("ok\n");
+    slowStarted();
+    void released.then(() => response.end("slow done\n"));
+  };
+  const tlsServer = kind === "https"
+    ? https.createServer({ cert, key }, app)
+    : http2.createSecureServer({ cert, key, allowHTTP1: true }, app);
+  const server = await serveAndShutdown({
+    server: tlsServer,
+    hostname: "127.0.0.1",
+    signals: false,
+  });
+  t.cleanup(() => server.close());
+  const port = server.addr.port;
+  const stuck = net.connect(port, "127.0.0.1");
+  t.cleanup(() => stuck.destroy());
+  const ends: string[] = [];
+  stuck.on("end", () => ends.push("end"));
+  stuck.on("error", (error: { code?: string }) => ends.push(`error ${error.code}`));
+  const stuckClosed = new Promise((resolve) => stuck.once("close", resolve));
+  await new Promise((resolve) => stuck.once("connect", resolve));
+  const agent = new https.Agent({ keepAlive: true, ca });
+  t.cleanup(() => agent.destroy());
+  const get = (path: string) =>
+    new Promise<{ body: string; connection?: string; socket: net.Socket }>((resolve, reject) => {
+      const request = https.get({ host: "localhost", port, path, agent }, (response) => {
+        let body = "";
+        response.setEncoding("utf8");
+        response.on("data", (chunk) => body += chunk);
+        response.on(
+          "end",
+          () => resolve({ body, connection: response.headers.connection, socket: request.socket! }),
+        );
+      });
+      request.on("error", reject);
+    });
+  // Accepted in order: once /slow runs, the stuck connection was accepted too.
+  const slow = get("/slow");
+  slow.catch(() => {}); // asserted below
+  await within(started, "/slow to start");
+  const idle = await get("/"); // on a second socket
+  const idleClosed = new Promise((resolve) => idle.socket.once("close", resolve));
+  const shutdown = server.shutdown(3_000);
+  await within(idleClosed, "the idle connection to close");
+  release();
+  const answer = await slow;
+  assert.deepEqual([answer.body, answer.connection], ["slow done\n", "close"]);
+  const result = await shutdown;
+  assert.deepEqual(
+    [result.graceful, result.closedIdle, result.drained, result.forced],
+    [true, 1, 1, 0],
+    JSON.stringify(result),
+  );
+  if (runtime === "bun" && kind === "https") return;
+  await within(stuckClosed, "the stuck client's socket to close");
+  assert.deepEqual(ends, ["end"]);
+}
+
+test(
+  "tls: { server } with node:https drains; a client stuck in its handshake closes",
+  async (t) => {
+    await drainHttpsServer(t, "https");
+  },
+  { skip: noTls },
+);
+
+test(
+  "tls: { server } with node:http2 (secure) drains HTTPS/1.1; a client stuck in its handshake closes",
+  async (t) => {
+    await drainHttpsServer(t, "http2");
+  },
+  { skip: noTls },
+);
 
 /** The RESP example over TLS on 127.0.0.1; closed after the test. */
 async function serveRespOverTls(t: TestContext): Promise<Server> {
@@ -314,6 +416,40 @@ test("tls: a client stuck before its TLS handshake delays nothing", async (t) =>
   // process exits (see README): the shutdown is not delayed either way.
   if (runtime !== "deno") await within(closed, "the stuck client's socket to close");
 }, { skip: noTls });
+
+test(
+  "tls: a client stuck before its TLS handshake in `connection` mode sees a clean close, not a reset",
+  async (t) => {
+    const { child, port } = await tlsFixture(t, "connection");
+    const stuck = net.connect(port, "127.0.0.1");
+    t.cleanup(() => stuck.destroy());
+    const ends: string[] = [];
+    stuck.on("end", () => ends.push("end"));
+    stuck.on("error", (error: { code?: string }) => ends.push(`error ${error.code}`));
+    const closed = new Promise((resolve) => stuck.once("close", resolve));
+    await new Promise((resolve) => stuck.once("connect", resolve));
+    // Connections are accepted in order: once a later client is answered, the
+    // stuck one was accepted too (a connection the listener closes on before
+    // accepting it is reset by the kernel, on every runtime).
+    const answered = tls.connect({ host: "127.0.0.1", port, ca: testCertificate()!.ca });
+    t.cleanup(() => answered.destroy());
+    answered.on("error", () => {});
+    await within(new Promise((resolve) => answered.once("secureConnect", resolve)), "TLS");
+    answered.write("PING\r\n");
+    await within(new Promise((resolve) => answered.once("data", resolve)), "+PONG");
+    answered.destroy();
+    child.signal("SIGTERM");
+    const exit = await child.exit(5_000);
+    assert.equal(exit.code, 0, exit.stderr);
+    // Deno closes it only when the process exits (see README): a FIN all the same.
+    await within(closed, "the stuck client's socket to close");
+    assert.deepEqual(ends, ["end"]);
+    const result = downResult(exit.stdout);
+    assert.deepEqual([result.graceful, result.forced], [true, 0], JSON.stringify(result));
+    assert.ok(result.ms < 200, `shutdown took ${result.ms} ms`);
+  },
+  { skip: noTls },
+);
 
 test("tls: a bad certificate rejects with a clear error and leaves nothing listening", async () => {
   const { cert, key } = testCertificate()!;

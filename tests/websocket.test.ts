@@ -105,6 +105,45 @@ test(
   { skip: noUpgrade },
 );
 
+test(
+  "upgradeWebSocket: a socket upgraded after the listener closed gets 1001 at once; drained",
+  async (t) => {
+    let handlerStarted!: () => void;
+    const started = new Promise<void>((resolve) => handlerStarted = resolve);
+    let releaseHandler!: () => void;
+    const released = new Promise<void>((resolve) => releaseHandler = resolve);
+    const server = await serveAndShutdown({
+      hostname: "127.0.0.1",
+      signals: false,
+      async fetch(request, info) {
+        handlerStarted();
+        await released; // a handler slow to upgrade: the listener closes meanwhile
+        return info.upgradeWebSocket(request).response;
+      },
+    });
+    t.cleanup(() => server.close());
+    const socket = new WebSocket(`ws://127.0.0.1:${server.addr.port}/`);
+    const closed = new Promise<CloseEvent>((resolve) => socket.addEventListener("close", resolve));
+    await within(started, "the handler to start");
+    const began = performance.now();
+    const shutdown = server.shutdown(3_000); // with no drainDelay the listener closes now
+    releaseHandler();
+    const event = await within(closed, "the close");
+    const closedAfter = performance.now() - began;
+    assert.equal(event.code, 1001);
+    assert.ok(closedAfter < 1_000, `closed after ${Math.round(closedAfter)} ms (deadline 3 s)`);
+    const result = await shutdown;
+    const elapsed = performance.now() - began;
+    assert.ok(elapsed < 1_000, `resolved after ${Math.round(elapsed)} ms (deadline 3 s)`);
+    assert.deepEqual(
+      [result.graceful, result.drained, result.forced],
+      [true, 1, 0],
+      JSON.stringify(result),
+    );
+  },
+  { skip: noUpgrade },
+);
+
 test("upgradeWebSocket: a peer that never answers the close does not hold shutdown", async (t) => {
   // Deno and Bun send the close frame and drop the connection at once: they
   // do not wait for the peer's close, so nothing is left for the deadline.

@@ -6,21 +6,27 @@
 import type net from "node:net";
 import type tls from "node:tls";
 
-/** A TLS socket wrapping an accepted one keeps it here (Node's internal name, stable since v0.11). */
-type WrappingSocket = tls.TLSSocket & { _parent?: net.Socket };
+/**
+ * How a TLS socket names the socket the server's `connection` event gave:
+ * Node wraps that socket and keeps it as `_parent` (its internal name, stable
+ * since v0.11); Bun 1.4.5 gives the TLS socket itself to both events, and its
+ * `_parent` is null.
+ */
+type WrappingSocket = tls.TLSSocket & { _parent?: net.Socket | null };
 
 /**
  * Watches `server`'s handshakes; the function returned destroys every
- * connection still in one. Where the runtime does not link a TLS socket to
- * its accepted socket, it watches nothing rather than guess.
+ * connection still in one. Where a finished handshake links to neither
+ * socket (a runtime that links them some other way), it watches nothing
+ * from then on rather than destroy connections that are serving.
  */
 export function _trackHandshakes(server: tls.Server): () => void {
   let pending: Set<net.Socket> | undefined = new Set();
-  const done = (secure: WrappingSocket): void => {
-    if (pending === undefined) return;
-    if (secure._parent === undefined) pending = undefined;
-    else pending.delete(secure._parent);
-  };
+  /** Forgets the connection of `secure`; false when it was not found. */
+  const done = (secure: WrappingSocket | undefined): boolean =>
+    secure !== undefined
+    && (pending?.delete(secure) === true
+      || (!!secure._parent && pending?.delete(secure._parent) === true));
   // One listener for every socket (`this` is the socket): no closure per connection.
   function forget(this: net.Socket): void {
     pending?.delete(this);
@@ -30,7 +36,10 @@ export function _trackHandshakes(server: tls.Server): () => void {
     pending.add(socket);
     socket.on("close", forget);
   });
-  server.on("secureConnection", done);
+  server.on("secureConnection", (secure: WrappingSocket) => {
+    if (!done(secure)) pending = undefined;
+  });
+  // A failed handshake may come after its socket closed: not proof of a missing link.
   server.on("tlsClientError", (_error: Error, secure: WrappingSocket) => done(secure));
   return () => {
     pending?.forEach((socket) => socket.destroy());

@@ -20,15 +20,22 @@ export class WebSockets {
   readonly #live = new Set<TrackedWebSocket>();
   readonly #shutdown: AbortSignal;
   #wake: (() => void) | undefined;
+  /** The listener closed: a socket upgraded from now on is told at once. */
+  #goneAway = false;
   drained = 0;
 
   constructor(shutdown: AbortSignal) {
     this.#shutdown = shutdown;
   }
 
-  /** Tracks `socket` until `closed` is called for it. */
+  /**
+   * Tracks `socket` until `closed` is called for it. A handler that upgrades
+   * after the listener closed (it was slow to) gets its socket told "going
+   * away" at once, as Deno does, rather than held open to the deadline.
+   */
   add(socket: TrackedWebSocket): void {
     this.#live.add(socket);
+    if (this.#goneAway) socket.close(GOING_AWAY, "going away");
   }
 
   /** The socket is gone; during shutdown it counts as drained. */
@@ -43,6 +50,7 @@ export class WebSockets {
 
   /** Sends close 1001 to every socket the app has not closed itself. */
   goingAway(): void {
+    this.#goneAway = true;
     for (const socket of this.#live) socket.close(GOING_AWAY, "going away");
   }
 

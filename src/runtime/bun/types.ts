@@ -9,7 +9,6 @@ export interface BunSocket<Data> {
   write(data: Uint8Array): number;
   shutdown(halfClose?: boolean): void;
   end(): void;
-  terminate(): void;
   pause(): void;
   resume(): void;
   setNoDelay?(noDelay?: boolean): boolean;
