@@ -3498,6 +3498,12 @@ function deadlineResponse(): Response {
 
 const SWITCHING_PROTOCOLS = 101;
 
+/**
+ * How long Deno's own shutdown may still take past the deadline, for the
+ * bodies just cut to end (measured on Deno 2.9.6: under 2 ms on loopback).
+ */
+const CUT_LANDING_MS = 20;
+
 /** What the handler learns besides the Request, each part made when first read. */
 class DenoRequestInfo extends BodyScopedRequestInfo {
   readonly #info: DenoServeHandlerInfo;
@@ -3654,9 +3660,12 @@ function _serveDenoHttp(options: HttpServeOptions): Promise<Serving> {
         drainRequests(signal),
         sockets.drain(signal),
       ]);
-      // With nothing in flight Deno's shutdown ends at once; a cut body to a
-      // client that stopped reading holds it, so do not wait on it long.
-      await _atMost(shuttingDown, NATIVE_STOP_WAIT_MS);
+      // Before the deadline Deno's shutdown ends right behind the last
+      // request. Past it, a cut body ends within a turn or two, but one whose
+      // client stopped reading leaves Deno's writer blocked for good: wait
+      // only as long as a cut takes to land, so shutdown ends at its deadline.
+      if (!signal.aborted) await Promise.race([shuttingDown, _untilAborted(signal)]);
+      if (signal.aborted) await _atMost(shuttingDown, CUT_LANDING_MS);
       // Whatever Deno still holds now (a connection whose client stopped
       // reading, kept after its body was cancelled) must not keep the
       // process alive: the drain is over.
