@@ -1045,8 +1045,11 @@ interface RawSocket {
 /** A listening TCP socket. */
 interface TcpListener {
   readonly addr: Addr;
-  /** Stops accepting; open connections are left alone. */
-  close(): void;
+  /**
+   * Stops accepting; open connections are left alone. A runtime that frees
+   * the port only later returns a promise that settles once it is free.
+   */
+  close(): Promise<void> | void;
 }
 
 /** What a shim needs to listen on raw TCP. */
@@ -1544,12 +1547,21 @@ async function _serveTcp(
     void serve();
   };
   const listener = await shim.listenTcp({ hostname, port, tls, accept });
-  return _trackedServing(
+  let listenerClosed: Promise<void> | void;
+  const serving = _trackedServing(
     listener.addr,
     tracker,
-    () => listener.close(),
+    () => listenerClosed = listener.close(),
     () => conns.forEach((conn) => conn.destroy()),
   );
+  return {
+    ...serving,
+    // Done only once the port is free to bind again.
+    async drain(signal: AbortSignal) {
+      const [counts] = await Promise.all([serving.drain(signal), listenerClosed]);
+      return counts;
+    },
+  };
 }
 
 // ---- src/options.ts ----
@@ -3765,7 +3777,9 @@ function _listenDenoTcp(
         ? _deno.listen({ hostname, port, transport: "tcp" })
         : _deno.listenTls({ hostname, port, ...tls }),
   );
-  (async () => {
+  // Deno frees the port only once the pending accept() has let go of the
+  // listener, a turn after close(): the loop's end is when it is free.
+  const accepting = (async () => {
     try {
       for await (const conn of listener) {
         try {
@@ -3788,6 +3802,7 @@ function _listenDenoTcp(
       } catch {
         // Already closed.
       }
+      return accepting;
     },
   });
 }

@@ -221,6 +221,14 @@ test("a body stuck on a client that never reads: shutdown resolves at its deadli
   assert.ok(result.ms >= 290 && result.ms < 350, `resolved after ${result.ms} ms`);
   assert.equal(result.forced, 1);
   assert.equal(await server.finished, result);
+  // And its port is free, though the stuck connection may still be open.
+  const again = await serveAndShutdown({
+    hostname: "127.0.0.1",
+    port: server.addr.port,
+    signals: false,
+    fetch: () => new Response("ok\n"),
+  });
+  await again.close();
 });
 
 test("a body stuck on a client that never reads: close() resolves at once", async (t) => {
@@ -229,7 +237,7 @@ test("a body stuck on a client that never reads: close() resolves at once", asyn
   const called = performance.now();
   await server.close();
   const tookMs = performance.now() - called;
-  assert.ok(tookMs < 50, `close() took ${Math.round(tookMs)} ms`);
+  assert.ok(tookMs < 100, `close() took ${Math.round(tookMs)} ms`);
   assert.equal((await server.finished).forced, 1);
 });
 
