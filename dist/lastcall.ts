@@ -3376,8 +3376,8 @@ const _nodeShim: Shim = {
 // described "response"; its `body` is null for a string or bytes body, and
 // holds the ReadableStream in `streamOrStatic` for a stream (a Blob or
 // FormData body is a stream there too). These are internals: they are probed
-// once, and where the probe finds something else every body counts as static,
-// which is what lastcall did before it looked.
+// once, and where the probe finds something else the caller falls back to
+// what lastcall did before it looked.
 
 /** The part of Deno's inner response this reads. */
 interface InnerResponse {
@@ -3406,12 +3406,12 @@ function findInnerResponseKey(): symbol | undefined {
 type StreamedBodyTest = (response: Response) => boolean;
 
 /**
- * The test for streamed bodies on this runtime: by Deno's internals where the
- * probe finds them, otherwise one that answers false for every response.
+ * The test for streamed bodies on this runtime, by Deno's internals; undefined
+ * where the probe does not find them.
  */
-function _streamedBodyTest(): StreamedBodyTest {
+function _streamedBodyTest(): StreamedBodyTest | undefined {
   const key = findInnerResponseKey();
-  if (key === undefined) return () => false;
+  if (key === undefined) return undefined;
   return (response) => {
     const body = (response as unknown as ResponseInternals)[key]?.body;
     return body != null && body.streamOrStatic instanceof ReadableStream;
@@ -3576,6 +3576,10 @@ function _serveDenoHttp(options: HttpServeOptions): Promise<Serving> {
   const { handler, shutdown } = options;
   const inFlight = new Set<InFlight>();
   const counts: DrainCounts = { closedIdle: 0, drained: 0, forced: 0 };
+  // Undefined where Deno's internals do not tell stream bodies apart: then
+  // only bodies sent during shutdown (and of requests that read
+  // info.shutdown) are made cuttable.
+  const isStreamed = _streamedBodyTest();
   let wakeDrain: (() => void) | undefined;
   const finish = (request: InFlight): void => {
     if (!inFlight.delete(request)) return;
@@ -3586,12 +3590,15 @@ function _serveDenoHttp(options: HttpServeOptions): Promise<Serving> {
   const prepare = (response: Response, isHead: boolean, entry: InFlight): Response => {
     if (!shutdown.aborted || response.status === SWITCHING_PROTOCOLS) return response;
     response = _withConnectionClose(response);
-    if (response.body === null || isHead || entry.wrapped) return response;
+    // Where stream bodies are told apart, send() made them cuttable already,
+    // and reading `body` would turn a static one into a stream, which Deno
+    // writes and reports done later.
+    if (isStreamed !== undefined || isHead || entry.wrapped) return response;
+    if (response.body === null) return response;
     const cuttable = _wrapBody(response);
     entry.cut = cuttable.cut;
     return cuttable.response;
   };
-  const isStreamed = _streamedBodyTest();
   /** The response as the request's scope sends it; a stream body made cuttable. */
   const send = (info: DenoRequestInfo, response: Response, entry: InFlight): Response => {
     const sent = info.finish(response);
@@ -3600,7 +3607,7 @@ function _serveDenoHttp(options: HttpServeOptions): Promise<Serving> {
       entry.wrapped = true;
       return sent;
     }
-    if (!isStreamed(sent)) return sent;
+    if (isStreamed === undefined || !isStreamed(sent)) return sent;
     const cuttable = _wrapBody(sent);
     entry.cut = cuttable.cut;
     entry.wrapped = true;

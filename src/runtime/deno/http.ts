@@ -94,6 +94,10 @@ export function _serveDenoHttp(options: HttpServeOptions): Promise<Serving> {
   const { handler, shutdown } = options;
   const inFlight = new Set<InFlight>();
   const counts: DrainCounts = { closedIdle: 0, drained: 0, forced: 0 };
+  // Undefined where Deno's internals do not tell stream bodies apart: then
+  // only bodies sent during shutdown (and of requests that read
+  // info.shutdown) are made cuttable.
+  const isStreamed = _streamedBodyTest();
   let wakeDrain: (() => void) | undefined;
   const finish = (request: InFlight): void => {
     if (!inFlight.delete(request)) return;
@@ -104,12 +108,15 @@ export function _serveDenoHttp(options: HttpServeOptions): Promise<Serving> {
   const prepare = (response: Response, isHead: boolean, entry: InFlight): Response => {
     if (!shutdown.aborted || response.status === SWITCHING_PROTOCOLS) return response;
     response = _withConnectionClose(response);
-    if (response.body === null || isHead || entry.wrapped) return response;
+    // Where stream bodies are told apart, send() made them cuttable already,
+    // and reading `body` would turn a static one into a stream, which Deno
+    // writes and reports done later.
+    if (isStreamed !== undefined || isHead || entry.wrapped) return response;
+    if (response.body === null) return response;
     const cuttable = _wrapBody(response);
     entry.cut = cuttable.cut;
     return cuttable.response;
   };
-  const isStreamed = _streamedBodyTest();
   /** The response as the request's scope sends it; a stream body made cuttable. */
   const send = (info: DenoRequestInfo, response: Response, entry: InFlight): Response => {
     const sent = info.finish(response);
@@ -118,7 +125,7 @@ export function _serveDenoHttp(options: HttpServeOptions): Promise<Serving> {
       entry.wrapped = true;
       return sent;
     }
-    if (!isStreamed(sent)) return sent;
+    if (isStreamed === undefined || !isStreamed(sent)) return sent;
     const cuttable = _wrapBody(sent);
     entry.cut = cuttable.cut;
     entry.wrapped = true;

@@ -5,8 +5,8 @@
 // described "response"; its `body` is null for a string or bytes body, and
 // holds the ReadableStream in `streamOrStatic` for a stream (a Blob or
 // FormData body is a stream there too). These are internals: they are probed
-// once, and where the probe finds something else every body counts as static,
-// which is what lastcall did before it looked.
+// once, and where the probe finds something else the caller falls back to
+// what lastcall did before it looked.
 
 /** The part of Deno's inner response this reads. */
 interface InnerResponse {
@@ -35,12 +35,12 @@ function findInnerResponseKey(): symbol | undefined {
 export type StreamedBodyTest = (response: Response) => boolean;
 
 /**
- * The test for streamed bodies on this runtime: by Deno's internals where the
- * probe finds them, otherwise one that answers false for every response.
+ * The test for streamed bodies on this runtime, by Deno's internals; undefined
+ * where the probe does not find them.
  */
-export function _streamedBodyTest(): StreamedBodyTest {
+export function _streamedBodyTest(): StreamedBodyTest | undefined {
   const key = findInnerResponseKey();
-  if (key === undefined) return () => false;
+  if (key === undefined) return undefined;
   return (response) => {
     const body = (response as unknown as ResponseInternals)[key]?.body;
     return body != null && body.streamOrStatic instanceof ReadableStream;
