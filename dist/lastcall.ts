@@ -3560,6 +3560,8 @@ interface InFlight {
   cut: () => void;
   /** Its body already passes through lastcall (a stream, or its request read info.shutdown). */
   wrapped?: boolean;
+  /** The request, while its handler has not answered yet. */
+  unanswered?: Request;
 }
 
 /**
@@ -3585,6 +3587,27 @@ function _serveDenoHttp(options: HttpServeOptions): Promise<Serving> {
     if (!inFlight.delete(request)) return;
     if (shutdown.aborted) counts.drained++;
     if (inFlight.size === 0) wakeDrain?.();
+  };
+  let draining = false;
+  /**
+   * While draining, a request whose client left must not hold the drain
+   * until its handler settles (perhaps never): it is dropped uncounted, as
+   * on Node and Bun, and answered so that Deno lets go of it. Deno reports
+   * the client leaving only through `request.signal`, which is read for
+   * handlers still pending once draining starts, never on the hot path:
+   * Deno 2.9.6 warns once per process when a request whose signal was read
+   * then completes (its legacy abort-on-success), see docs/runtimes.md.
+   */
+  const dropWhenClientLeaves = (entry: InFlight): void => {
+    const signal = entry.unanswered!.signal;
+    // Before its handler answered, only its client leaving aborts it.
+    const left = (): void => {
+      if (entry.unanswered === undefined || !inFlight.delete(entry)) return;
+      entry.cut();
+      if (inFlight.size === 0) wakeDrain?.();
+    };
+    if (signal.aborted) left();
+    else signal.addEventListener("abort", left, { once: true });
   };
   /** Once shutdown began: Connection: close, and a body the deadline can cut (if not yet). */
   const prepare = (response: Response, isHead: boolean, entry: InFlight): Response => {
@@ -3633,6 +3656,8 @@ function _serveDenoHttp(options: HttpServeOptions): Promise<Serving> {
           if (!info.completed) queueMicrotask(done);
           return prepare(send(requestInfo, result, entry), isHead, entry);
         }
+        entry.unanswered = request;
+        if (draining) dropWhenClientLeaves(entry);
         return new Promise<Response>((resolve) => {
           let answered = false;
           entry.cut = () => {
@@ -3640,6 +3665,7 @@ function _serveDenoHttp(options: HttpServeOptions): Promise<Serving> {
             resolve(deadlineResponse());
           };
           result.then((response) => {
+            entry.unanswered = undefined;
             if (answered) {
               // Settled after the deadline answered: nobody reads this body.
               response.body?.cancel().catch(() => {});
@@ -3654,6 +3680,8 @@ function _serveDenoHttp(options: HttpServeOptions): Promise<Serving> {
   let shuttingDown: Promise<void> | undefined;
   /** Waits for requests in flight; at the deadline answers or cuts the rest. */
   const drainRequests = async (signal: AbortSignal): Promise<DrainCounts> => {
+    draining = true;
+    for (const entry of inFlight) if (entry.unanswered !== undefined) dropWhenClientLeaves(entry);
     if (inFlight.size > 0) {
       await Promise.race([new Promise<void>((wake) => wakeDrain = wake), _untilAborted(signal)]);
     }

@@ -144,6 +144,40 @@ test("clients that reset mid-response leave nothing counted: shutdown resolves a
   assert.ok(result.ms < 500, `took ${result.ms} ms`);
 });
 
+for (const leaves of ["before", "during"] as const) {
+  test(
+    `a client that left ${leaves} shutdown, its handler never settling, holds nothing: shutdown resolves at once`,
+    async (t) => {
+      const started = counter();
+      const server = await serveAndShutdown({
+        hostname: "127.0.0.1",
+        signals: false,
+        fetch() {
+          started.hit();
+          return new Promise<Response>(() => {});
+        },
+      });
+      t.cleanup(() => server.close());
+      const client = net.connect(server.addr.port, "127.0.0.1", () => {
+        client.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+      });
+      client.on("error", () => {});
+      const closed = new Promise((resolve) => client.once("close", resolve));
+      await started.reach(1);
+      const leave = async (): Promise<void> => {
+        client.destroy();
+        await closed;
+      };
+      if (leaves === "before") await leave();
+      const shutdown = server.shutdown(2_000);
+      if (leaves === "during") await leave();
+      const result = await shutdown;
+      assert.equal(result.forced, 0);
+      assert.ok(result.ms < 500, `took ${result.ms} ms`);
+    },
+  );
+}
+
 test(
   "a client that never reads a 50 MB response: memory bounded, cut by the deadline, exit 0",
   async (t) => {
