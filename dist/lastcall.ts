@@ -3561,7 +3561,7 @@ interface InFlight {
   /** Its body already passes through lastcall (a stream, or its request read info.shutdown). */
   wrapped?: boolean;
   /** The request, while its handler has not answered yet. */
-  unanswered?: Request;
+  unanswered?: Request | undefined;
 }
 
 /**
