@@ -1,7 +1,9 @@
 // Drain latency of HTTP serving: 10 keep-alive requests in flight that
 // finish at staggered times (1..10 ms after all have started); the delay from
 // the last response received to shutdown resolving, over many shutdowns.
-// Negative: it resolved before the client had read the last response.
+// Negative: it resolved before the client had read the last response. Also
+// server_*: from the last handler's return to shutdown resolving, which a
+// client in this process cannot blur.
 //   <runtime> bench/http_drain.ts [shutdowns=50] [impl]
 // impl: lastcall (fetch) | bare (Deno.serve's own shutdown) | node-close | stoppable |
 //   http-terminator (Node)
@@ -17,6 +19,8 @@ import { summary, untilAborted } from "./_util.ts";
 const rounds = Number(process.argv[2] ?? 50);
 const impl = process.argv[3] ?? "lastcall";
 const delays: number[] = [];
+const serverDelays: number[] = [];
+let lastReturn = 0;
 
 for (let round = 0; round < rounds; round++) {
   let started = 0;
@@ -27,6 +31,7 @@ for (let round = 0; round < rounds; round++) {
     if (++started === 10) allStarted();
     await ready; // every request is in flight before the first one finishes
     await untilAborted(Deadline.after(ms).signal);
+    lastReturn = Math.max(lastReturn, performance.now());
   };
   let port: number;
   let stop: Stop;
@@ -78,7 +83,17 @@ for (let round = 0; round < rounds; round++) {
   const resolvedAt = performance.now();
   await Promise.all(requests);
   delays.push(resolvedAt - lastResponse);
+  serverDelays.push(resolvedAt - lastReturn);
+  lastReturn = 0;
   agent.destroy();
 }
 
-console.log(JSON.stringify({ bench: "http_drain", impl, rounds, ...summary(delays) }));
+const server = summary(serverDelays);
+console.log(JSON.stringify({
+  bench: "http_drain",
+  impl,
+  rounds,
+  ...summary(delays),
+  server_p50_ms: server.p50_ms,
+  server_p99_ms: server.p99_ms,
+}));

@@ -46,8 +46,11 @@ export interface RawSocket {
 /** A listening TCP socket. */
 export interface TcpListener {
   readonly addr: Addr;
-  /** Stops accepting; open connections are left alone. */
-  close(): void;
+  /**
+   * Stops accepting; open connections are left alone. A runtime that frees
+   * the port only later returns a promise that settles once it is free.
+   */
+  close(): Promise<void> | void;
 }
 
 /** What a shim needs to listen on raw TCP. */

@@ -28,10 +28,19 @@ export async function _serveTcp(
     void serve();
   };
   const listener = await shim.listenTcp({ hostname, port, tls, accept });
-  return _trackedServing(
+  let listenerClosed: Promise<void> | void;
+  const serving = _trackedServing(
     listener.addr,
     tracker,
-    () => listener.close(),
+    () => listenerClosed = listener.close(),
     () => conns.forEach((conn) => conn.destroy()),
   );
+  return {
+    ...serving,
+    // Done only once the port is free to bind again.
+    async drain(signal: AbortSignal) {
+      const [counts] = await Promise.all([serving.drain(signal), listenerClosed]);
+      return counts;
+    },
+  };
 }

@@ -97,7 +97,9 @@ export function _listenDenoTcp(
         ? _deno.listen({ hostname, port, transport: "tcp" })
         : _deno.listenTls({ hostname, port, ...tls }),
   );
-  (async () => {
+  // Deno frees the port only once the pending accept() has let go of the
+  // listener, a turn after close(): the loop's end is when it is free.
+  const accepting = (async () => {
     try {
       for await (const conn of listener) {
         try {
@@ -120,6 +122,7 @@ export function _listenDenoTcp(
       } catch {
         // Already closed.
       }
+      return accepting;
     },
   });
 }
