@@ -56,3 +56,23 @@ test("frameworks: Koa 3 drains requests and SSE on SIGTERM", async (t) => {
 test("frameworks: Koa 3: a second SIGTERM forces, cleanup once, exit 1", async (t) => {
   await secondSignalForces(t, koa);
 }, { skip: noServerModeOnDeno });
+
+const fastify: Recipe = {
+  file: "fastify-websocket",
+  name: "fastify",
+  hello: /hello from Fastify/,
+  webSocket: "/ws",
+  cleanup: [/fastify cleanup: preClose hook/, /fastify cleanup: onClose hook/],
+};
+
+test(
+  "frameworks: Fastify 5 + @fastify/websocket drains, then app.close() runs its hooks once",
+  async (t) => {
+    await drainsEverything(t, fastify);
+  },
+  { skip: noServerModeOnDeno },
+);
+
+test("frameworks: Fastify 5: a second SIGTERM forces, hooks once, exit 1", async (t) => {
+  await secondSignalForces(t, fastify);
+}, { skip: noServerModeOnDeno });
