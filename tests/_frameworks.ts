@@ -30,6 +30,11 @@ export interface Recipe {
   cleanup: RegExp[];
   /** Extra environment for the child. */
   env?: Record<string, string>;
+  /**
+   * Served by the runtime's own server (fetch mode on Deno and Bun), which
+   * hides its connections: requests are counted, idle connections are not.
+   */
+  hidesConnections?: boolean;
 }
 
 /** Starts a recipe on a free port. */
@@ -150,7 +155,7 @@ export async function drainsEverything(t: TestContext, recipe: Recipe): Promise<
   assert.equal(result.forced, 0);
   // slow request + event stream (+ WebSocket) drained, the idle connection closed.
   assert.equal(result.drained, webSocket ? 3 : 2, JSON.stringify(result));
-  assert.equal(result.closedIdle, 1, JSON.stringify(result));
+  assert.equal(result.closedIdle, recipe.hidesConnections ? 0 : 1, JSON.stringify(result));
   return result;
 }
 
@@ -172,7 +177,8 @@ export async function secondSignalForces(t: TestContext, recipe: Recipe): Promis
   const exit = await child.exit(5_000);
   assert.equal(exit.killed, false, exit.stderr);
   assert.equal(exit.code, 1, exit.stderr);
-  await assert.rejects(stuck);
+  // Cut: a reset, or on Deno (which cannot sever a connection) a 503 in its place.
+  await stuck.then((answer) => assert.equal(answer.status, 503), () => {});
   cleanupRanOnceAfterDrain(recipe, exit);
   const result = drainedResult(recipe, exit);
   assert.equal(result.graceful, false);

@@ -76,3 +76,32 @@ test(
 test("frameworks: Fastify 5: a second SIGTERM forces, hooks once, exit 1", async (t) => {
   await secondSignalForces(t, fastify);
 }, { skip: noServerModeOnDeno });
+
+const h3: Recipe = {
+  file: "h3",
+  name: "h3",
+  hello: /hello from h3/,
+  cleanup: [/h3 cleanup: pool closed/],
+  hidesConnections: runtime !== "node",
+};
+const h3NodeHandler: Recipe = { ...h3, env: { H3_NODE: "1" }, hidesConnections: false };
+
+test("frameworks: h3 2 (fetch: app.fetch) drains requests and SSE on SIGTERM", async (t) => {
+  await drainsEverything(t, h3);
+});
+
+test("frameworks: h3 2 (fetch): a second SIGTERM forces, cleanup once, exit 1", async (t) => {
+  await secondSignalForces(t, h3);
+});
+
+test("frameworks: h3 2 (toNodeHandler under { server }) drains requests and SSE", async (t) => {
+  await drainsEverything(t, h3NodeHandler);
+}, { skip: noServerModeOnDeno });
+
+test(
+  "frameworks: h3 2 (toNodeHandler): a second SIGTERM forces, cleanup once, exit 1",
+  async (t) => {
+    await secondSignalForces(t, h3NodeHandler);
+  },
+  { skip: noServerModeOnDeno },
+);
