@@ -148,7 +148,7 @@ export async function drainsEverything(t: TestContext, recipe: Recipe): Promise<
   assert.match(await events.ended, /event: bye/);
   if (webSocket) assert.equal(await webSocket.closed, 1001);
   const exit = await child.exit();
-  assert.equal(exit.code, 0, exit.stderr);
+  assert.equal(exit.code, 0, `${exit.stderr}\n${exit.stdout}`);
   cleanupRanOnceAfterDrain(recipe, exit);
   const result = drainedResult(recipe, exit);
   assert.equal(result.graceful, true);

@@ -3,10 +3,20 @@
 // with `Connection: close`, idle connections close, streams and WebSockets
 // end (1001, counted), the framework's own cleanup runs once after the
 // drain, a second signal forces, and the process exits by itself.
+import assert from "node:assert/strict";
 import http from "node:http";
+import { io as ioClient } from "socket.io-client";
 import { serveAndShutdown } from "../mod.ts";
-import { drainsEverything, type Recipe, secondSignalForces } from "./_frameworks.ts";
-import { runtime, test } from "./_harness.ts";
+import {
+  cleanupRanOnceAfterDrain,
+  drainedResult,
+  drainsEverything,
+  type Recipe,
+  secondSignalForces,
+  startRecipe,
+} from "./_frameworks.ts";
+import { runtime, test, type TestContext } from "./_harness.ts";
+import { request, socketClosed } from "./_http_client.ts";
 
 /** `{ server }` is refused on Deno until its node:http support lands. */
 async function serverModeRefused(): Promise<boolean> {
@@ -105,3 +115,69 @@ test(
   },
   { skip: noServerModeOnDeno },
 );
+
+const socketIo: Recipe = {
+  file: "socketio",
+  name: "socket.io",
+  hello: /hello from socket.io/,
+  cleanup: [/socket.io cleanup: io.close\(\) done/],
+};
+
+/** A socket.io client on one transport that echoed once; `disconnected` resolves with the reason. */
+async function socketIoClient(
+  t: TestContext,
+  port: number,
+  transport: "websocket" | "polling",
+): Promise<{ disconnected: Promise<string> }> {
+  const client = ioClient(`http://127.0.0.1:${port}`, { transports: [transport] });
+  t.cleanup(() => void client.close());
+  const disconnected = new Promise<string>((resolve) => client.on("disconnect", resolve));
+  await new Promise<void>((resolve, reject) => {
+    client.once("connect", resolve);
+    client.once("connect_error", reject);
+  });
+  assert.equal(client.io.engine.transport.name, transport);
+  assert.equal(await client.emitWithAck("echo", "hello"), "hello");
+  return { disconnected };
+}
+
+test(
+  "frameworks: socket.io 4 disconnects WebSocket and long-polling clients at once, drains, exits 0",
+  async (t) => {
+    const { child, port } = await startRecipe(t, socketIo);
+    const agent = new http.Agent({ keepAlive: true });
+    t.cleanup(() => agent.destroy());
+    const hello = await request(agent, port, "/");
+    assert.match(hello.body, socketIo.hello);
+    const idleClosed = socketClosed(hello.socket, 10_000);
+    const webSocket = await socketIoClient(t, port, "websocket");
+    const polling = await socketIoClient(t, port, "polling");
+    const slowAgent = new http.Agent({ keepAlive: true });
+    t.cleanup(() => slowAgent.destroy());
+    const slow = request(slowAgent, port, "/slow?ms=1000");
+    await child.waitForOutput(/request \/slow/);
+
+    child.signal("SIGTERM");
+    assert.equal(await webSocket.disconnected, "io server disconnect");
+    assert.equal(await polling.disconnected, "io server disconnect");
+    const done = await slow;
+    assert.equal(done.body, "slow work done\n");
+    assert.equal(done.headers.connection, "close");
+    await idleClosed;
+    const exit = await child.exit();
+    assert.equal(exit.code, 0, `${exit.stderr}\n${exit.stdout}`);
+    cleanupRanOnceAfterDrain(socketIo, exit);
+    const result = drainedResult(socketIo, exit);
+    assert.equal(result.graceful, true);
+    assert.equal(result.forced, 0);
+    // The long poll did not hold shutdown: it ended with the slow request (1 s), not at pingInterval (25 s).
+    assert.ok(result.ms < 3_000, JSON.stringify(result));
+    // The slow request, the WebSocket, the long poll (and the polling client's other connection).
+    assert.ok(result.drained >= 3, JSON.stringify(result));
+  },
+  { skip: noServerModeOnDeno },
+);
+
+test("frameworks: socket.io 4: a second SIGTERM forces, cleanup once, exit 1", async (t) => {
+  await secondSignalForces(t, socketIo);
+}, { skip: noServerModeOnDeno });
