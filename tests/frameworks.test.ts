@@ -181,3 +181,43 @@ test(
 test("frameworks: socket.io 4: a second SIGTERM forces, cleanup once, exit 1", async (t) => {
   await secondSignalForces(t, socketIo);
 }, { skip: noServerModeOnDeno });
+
+const nestExpress: Recipe = {
+  file: "nest",
+  name: "nest",
+  hello: /hello from Nest/,
+  cleanup: [/nest cleanup: onModuleDestroy/, /nest cleanup: onApplicationShutdown/],
+};
+const nestFastify: Recipe = { ...nestExpress, env: { NEST_ADAPTER: "fastify" } };
+
+test(
+  "frameworks: NestJS 12 (Express adapter) drains, then app.close() runs its hooks once",
+  async (t) => {
+    await drainsEverything(t, nestExpress);
+  },
+  { skip: noServerModeOnDeno },
+);
+
+test(
+  "frameworks: NestJS 12 (Express adapter): a second SIGTERM forces, hooks once, exit 1",
+  async (t) => {
+    await secondSignalForces(t, nestExpress);
+  },
+  { skip: noServerModeOnDeno },
+);
+
+test(
+  "frameworks: NestJS 12 (Fastify adapter) drains, then app.close() runs its hooks once",
+  async (t) => {
+    await drainsEverything(t, nestFastify);
+  },
+  { skip: noServerModeOnDeno },
+);
+
+test(
+  "frameworks: NestJS 12 (Fastify adapter): a second SIGTERM forces, hooks once, exit 1",
+  async (t) => {
+    await secondSignalForces(t, nestFastify);
+  },
+  { skip: noServerModeOnDeno },
+);
