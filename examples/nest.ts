@@ -94,8 +94,6 @@ const fastify = process.env.NEST_ADAPTER === "fastify";
 const app = fastify
   ? await NestFactory.create(AppModule, new FastifyAdapter(), { logger: false })
   : await NestFactory.create(AppModule, { logger: false });
-// Only to measure the conflict described above (tests/frameworks.test.ts); never in an app.
-if (process.env.NEST_SHUTDOWN_HOOKS) app.enableShutdownHooks();
 await app.init();
 // app.listen() would also make Fastify ready; without it, ask Fastify itself.
 if (fastify) await app.getHttpAdapter().getInstance().ready();

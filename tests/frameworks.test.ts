@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import http from "node:http";
 import { io as ioClient } from "socket.io-client";
-import { serveAndShutdown } from "../mod.ts";
+import { serveAndShutdown, type ShutdownResult } from "../mod.ts";
 import {
   cleanupRanOnceAfterDrain,
   drainedResult,
@@ -15,8 +15,9 @@ import {
   secondSignalForces,
   startRecipe,
 } from "./_frameworks.ts";
-import { runtime, test, type TestContext } from "./_harness.ts";
+import { fixture, runtime, test, type TestContext } from "./_harness.ts";
 import { request, socketClosed } from "./_http_client.ts";
+import { Child } from "./_process.ts";
 
 /** `{ server }` is refused on Deno until its node:http support lands. */
 async function serverModeRefused(): Promise<boolean> {
@@ -221,3 +222,57 @@ test(
   },
   { skip: noServerModeOnDeno },
 );
+
+// Today's behaviour of a Nest app that keeps `enableShutdownHooks()` (issue 24,
+// measured 10 of 10 runs alike per runtime and adapter). Nest answers SIGTERM
+// itself: onModuleDestroy at once, then `server.close(cb)`, then it sends
+// SIGTERM to the process again. When lastcall learns to cooperate or to name
+// the conflict, these tests change with it.
+async function nestWithShutdownHooks(t: TestContext, adapter: "express" | "fastify") {
+  const child = new Child(fixture("nest_shutdown_hooks"), [], { NEST_ADAPTER: adapter });
+  t.cleanup(() => void child.process.kill("SIGKILL"));
+  const port = Number((await child.waitForOutput(/nest listening on [^:]+:(\d+)/, 20_000))[1]);
+  const agent = new http.Agent({ keepAlive: true });
+  t.cleanup(() => agent.destroy());
+  const slow = request(agent, port, "/slow?ms=1000").then(
+    (answer) => answer,
+    (error: Error) => error,
+  );
+  await child.waitForOutput(/request \/slow/);
+  child.signal("SIGTERM");
+  const answer = await slow;
+  const exit = await child.exit();
+  const result = JSON.parse(/nest drained: (\{.*\})/.exec(exit.stdout)![1]!) as ShutdownResult;
+  return { answer, exit, result };
+}
+
+for (const adapter of ["express", "fastify"] as const) {
+  test(
+    `frameworks: NestJS + enableShutdownHooks() (${adapter}, today) on Node: drains, but onModuleDestroy runs at SIGTERM, before the in-flight work ends`,
+    async (t) => {
+      const { answer, exit, result } = await nestWithShutdownHooks(t, adapter);
+      assert.ok(!(answer instanceof Error), String(answer));
+      assert.equal(answer.body, "slow work done\n");
+      assert.equal(result.graceful, true);
+      assert.equal(exit.code, 0, exit.stderr);
+      const destroyedAt = exit.stdout.indexOf("hook: onModuleDestroy");
+      assert.ok(
+        destroyedAt >= 0 && destroyedAt < exit.stdout.indexOf("slow answered"),
+        exit.stdout,
+      );
+    },
+    { skip: runtime !== "node" && "measures Node" },
+  );
+
+  test(
+    `frameworks: NestJS + enableShutdownHooks() (${adapter}, today) on Bun: the in-flight request is lost (Nest re-raises SIGTERM, lastcall forces)`,
+    async (t) => {
+      const { answer, exit, result } = await nestWithShutdownHooks(t, adapter);
+      assert.ok(answer instanceof Error, `the request was answered: ${JSON.stringify(answer)}`);
+      assert.equal(result.graceful, false);
+      assert.equal(result.forced, 1);
+      assert.doesNotMatch(exit.stdout, /slow answered/);
+    },
+    { skip: runtime !== "bun" && "measures Bun" },
+  );
+}
