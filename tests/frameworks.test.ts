@@ -276,3 +276,27 @@ for (const adapter of ["express", "fastify"] as const) {
     { skip: runtime !== "bun" && "measures Bun" },
   );
 }
+
+const honoNode: Recipe = {
+  file: "hono-node",
+  name: "hono",
+  hello: /hello from Hono/,
+  webSocket: "/ws",
+  cleanup: [/hono cleanup: pool closed/],
+};
+
+test(
+  "frameworks: Hono 4 (@hono/node-server listener + @hono/node-ws) drains requests, SSE and WebSockets",
+  async (t) => {
+    await drainsEverything(t, honoNode);
+  },
+  { skip: noServerModeOnDeno },
+);
+
+test(
+  "frameworks: Hono 4 (@hono/node-server listener): a second SIGTERM forces, cleanup once, exit 1",
+  async (t) => {
+    await secondSignalForces(t, honoNode);
+  },
+  { skip: noServerModeOnDeno },
+);
