@@ -12,7 +12,6 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import { WebSocket as WsClient } from "ws";
 import type { ShutdownResult } from "../mod.ts";
-import { waitUntil } from "./_client.ts";
 import { example, type TestContext } from "./_harness.ts";
 import { request, socketClosed } from "./_http_client.ts";
 import { Child, type Exit } from "./_process.ts";
@@ -183,12 +182,4 @@ export async function secondSignalForces(t: TestContext, recipe: Recipe): Promis
   const result = drainedResult(recipe, exit);
   assert.equal(result.graceful, false);
   assert.equal(result.forced, 1);
-}
-
-/** Waits until `check()` holds for the child's output. */
-export function waitForChild(child: Child, what: string, check: () => boolean): Promise<void> {
-  return waitUntil(what, check, (wake) => {
-    child.process.stdout!.on("data", wake);
-    return () => child.process.stdout!.off("data", wake);
-  });
 }

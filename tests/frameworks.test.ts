@@ -31,8 +31,9 @@ async function serverModeRefused(): Promise<boolean> {
     });
     await server.shutdown(0);
     return false;
-  } catch {
-    return true;
+  } catch (error) {
+    if (error instanceof TypeError && /deno/i.test(error.message)) return true;
+    throw error;
   }
 }
 const noServerModeOnDeno = await serverModeRefused() && "needs { server } on Deno";
