@@ -36,13 +36,13 @@ app.get("/slow", (request, response) => {
   );
   response.on("close", () => clearTimeout(work)); // the client left, or the deadline cut it
 });
-app.get("/events", (request, response) => {
+app.get("/events", (_request, response) => {
   response.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-store" });
   response.write("data: hello\n\n");
   const end = () => response.end("event: bye\ndata: server going away\n\n");
   if (server.signal.aborted) return end();
   server.signal.addEventListener("abort", end, { once: true });
-  request.on("close", () => server.signal.removeEventListener("abort", end));
+  response.on("close", () => server.signal.removeEventListener("abort", end));
 });
 
 const httpServer = http.createServer(app);
