@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import http from "node:http";
 import { io as ioClient } from "socket.io-client";
-import { serveAndShutdown, type ShutdownResult } from "../mod.ts";
+import type { ShutdownResult } from "../mod.ts";
 import {
   cleanupRanOnceAfterDrain,
   drainedResult,
@@ -19,25 +19,6 @@ import { fixture, runtime, test, type TestContext } from "./_harness.ts";
 import { request, socketClosed } from "./_http_client.ts";
 import { Child } from "./_process.ts";
 
-/** `{ server }` is refused on Deno until its node:http support lands. */
-async function serverModeRefused(): Promise<boolean> {
-  if (runtime !== "deno") return false;
-  try {
-    const server = await serveAndShutdown({
-      server: http.createServer(),
-      hostname: "127.0.0.1",
-      port: 0,
-      signals: false,
-    });
-    await server.shutdown(0);
-    return false;
-  } catch (error) {
-    if (error instanceof TypeError && /deno/i.test(error.message)) return true;
-    throw error;
-  }
-}
-const noServerModeOnDeno = await serverModeRefused() && "needs { server } on Deno";
-
 const expressWs: Recipe = {
   file: "express-ws",
   name: "express",
@@ -48,11 +29,11 @@ const expressWs: Recipe = {
 
 test("frameworks: Express 5 + ws drains requests, SSE and WebSockets on SIGTERM", async (t) => {
   await drainsEverything(t, expressWs);
-}, { skip: noServerModeOnDeno });
+});
 
 test("frameworks: Express 5 + ws: a second SIGTERM forces, cleanup once, exit 1", async (t) => {
   await secondSignalForces(t, expressWs);
-}, { skip: noServerModeOnDeno });
+});
 
 const koa: Recipe = {
   file: "koa",
@@ -63,11 +44,11 @@ const koa: Recipe = {
 
 test("frameworks: Koa 3 drains requests and SSE on SIGTERM", async (t) => {
   await drainsEverything(t, koa);
-}, { skip: noServerModeOnDeno });
+});
 
 test("frameworks: Koa 3: a second SIGTERM forces, cleanup once, exit 1", async (t) => {
   await secondSignalForces(t, koa);
-}, { skip: noServerModeOnDeno });
+});
 
 const fastify: Recipe = {
   file: "fastify-websocket",
@@ -82,12 +63,11 @@ test(
   async (t) => {
     await drainsEverything(t, fastify);
   },
-  { skip: noServerModeOnDeno },
 );
 
 test("frameworks: Fastify 5: a second SIGTERM forces, hooks once, exit 1", async (t) => {
   await secondSignalForces(t, fastify);
-}, { skip: noServerModeOnDeno });
+});
 
 const h3: Recipe = {
   file: "h3",
@@ -108,14 +88,13 @@ test("frameworks: h3 2 (fetch): a second SIGTERM forces, cleanup once, exit 1", 
 
 test("frameworks: h3 2 (toNodeHandler under { server }) drains requests and SSE", async (t) => {
   await drainsEverything(t, h3NodeHandler);
-}, { skip: noServerModeOnDeno });
+});
 
 test(
   "frameworks: h3 2 (toNodeHandler): a second SIGTERM forces, cleanup once, exit 1",
   async (t) => {
     await secondSignalForces(t, h3NodeHandler);
   },
-  { skip: noServerModeOnDeno },
 );
 
 const socketIo: Recipe = {
@@ -177,12 +156,11 @@ test(
     // The slow request, the WebSocket, the long poll (and the polling client's other connection).
     assert.ok(result.drained >= 3, JSON.stringify(result));
   },
-  { skip: noServerModeOnDeno },
 );
 
 test("frameworks: socket.io 4: a second SIGTERM forces, cleanup once, exit 1", async (t) => {
   await secondSignalForces(t, socketIo);
-}, { skip: noServerModeOnDeno });
+});
 
 const nestExpress: Recipe = {
   file: "nest",
@@ -197,7 +175,6 @@ test(
   async (t) => {
     await drainsEverything(t, nestExpress);
   },
-  { skip: noServerModeOnDeno },
 );
 
 test(
@@ -205,7 +182,6 @@ test(
   async (t) => {
     await secondSignalForces(t, nestExpress);
   },
-  { skip: noServerModeOnDeno },
 );
 
 test(
@@ -213,7 +189,6 @@ test(
   async (t) => {
     await drainsEverything(t, nestFastify);
   },
-  { skip: noServerModeOnDeno },
 );
 
 test(
@@ -221,7 +196,6 @@ test(
   async (t) => {
     await secondSignalForces(t, nestFastify);
   },
-  { skip: noServerModeOnDeno },
 );
 
 // Today's behaviour of a Nest app that keeps `enableShutdownHooks()` (issue 24,
@@ -291,7 +265,6 @@ test(
   async (t) => {
     await drainsEverything(t, honoNode);
   },
-  { skip: noServerModeOnDeno },
 );
 
 test(
@@ -299,5 +272,4 @@ test(
   async (t) => {
     await secondSignalForces(t, honoNode);
   },
-  { skip: noServerModeOnDeno },
 );
