@@ -71,7 +71,12 @@ function responseEnded(response: http.ServerResponse): void {
   const state = _stateOf(response.req.socket);
   if (state === undefined) return;
   if (state.last === response) state.last = undefined;
-  if (--state.inFlight === 0) state.conn.idle();
+  if (--state.inFlight === 0) {
+    // While draining, the Tracker closes the connection now: behind this reply.
+    state.answering = true;
+    state.conn.idle();
+    state.answering = false;
+  }
 }
 
 function isHttpServer(server: net.Server): server is http.Server {
@@ -109,6 +114,7 @@ function closeBehindLast(state: SocketState, response: http.ServerResponse): voi
     previous.removeHeader("connection");
   }
   if (!response.headersSent) response.setHeader("connection", "close");
+  state.owner.lingerOnClose(state);
 }
 
 /**
@@ -249,6 +255,9 @@ export async function _serveNodeServer(
       closeHandshakes?.();
       sessions?.goAway();
     },
-    sessions?.destroyAll,
+    () => {
+      sockets.destroyAll();
+      sessions?.destroyAll();
+    },
   );
 }

@@ -10,6 +10,14 @@
 // Even then, a socket idle when shutdown began is watched only if it gets a
 // request: closing it is lastcall's own doing, reported as it happens, so
 // 10,000 idle sockets cost no listener and no close event to wait for.
+//
+// A connection closed behind its last reply (Node's own close after a
+// `Connection: close` response, or lastcall's once its response ends) closes
+// like a TCP one: FIN after the last byte, then the bytes the client still
+// sends (a request body the handler never read) are read and discarded until
+// it closes or the linger passes. Destroying it at once would leave them
+// unread, and the kernel would answer with a reset that can destroy the reply
+// before the client reads it (Go's closeWriteAndWait does the same).
 
 import type http from "node:http";
 import type net from "node:net";
@@ -21,25 +29,32 @@ const kState = Symbol("lastcall.socket");
 /** The fewest sockets kept before the first sweep. */
 const FIRST_SWEEP_AT = 256;
 
+/** How long a connection closed behind its last reply reads and discards before it is destroyed. */
+const REPLY_LINGER_MS = 1_000;
+
 /**
  * What lastcall keeps per socket, on the socket itself. It is also the
- * socket's handle in the Tracker: closing it closes the socket fully, as
- * Node's own closeIdleConnections and Go do, so Node's parser reads nothing
- * more and a request racing in never reaches a handler (the client sees the
- * close and may retry). The last response is already with the kernel, which
- * still delivers it; with nothing unread the peer sees FIN.
+ * socket's handle in the Tracker: closing an idle one closes the socket
+ * fully, as Node's own closeIdleConnections and Go do, so Node's parser reads
+ * nothing more and a request racing in never reaches a handler (the client
+ * sees the close and may retry); closing one behind its reply lingers (see
+ * above).
  */
 export class SocketState {
   readonly socket: net.Socket;
+  readonly owner: NodeSockets;
   conn!: TrackedConn;
   inFlight = 0;
   /** The connection's latest response: the one that carries `Connection: close` in shutdown. */
   last: http.ServerResponse | undefined;
   /** Its close is reported by a listener (else by close() itself). */
   watched = false;
+  /** True while the end of a response asks the Tracker to close the connection behind it. */
+  answering = false;
 
-  constructor(socket: net.Socket) {
+  constructor(socket: net.Socket, owner: NodeSockets) {
     this.socket = socket;
+    this.owner = owner;
   }
 
   /** Reports the socket's close from now on, whoever closes it. */
@@ -49,17 +64,24 @@ export class SocketState {
     this.socket.on("close", onSocketClose);
   }
 
+  /** Called by the Tracker: an idle connection now, a busy one at the deadline, or one behind its reply. */
   close(): void {
     const socket = this.socket;
-    // TLS: close_notify first, then the close, so the client reads a clean end
-    // rather than a truncation; a request racing in meanwhile is not run
-    // (interceptRequests). A second call (the deadline) closes it now.
-    if ((socket as tls.TLSSocket).encrypted && !socket.writableEnded) {
-      this.watch();
-      socket.end(() => socket.destroy());
-      return;
+    if (!socket.destroyed) {
+      // Ending already (behind its reply, or a TLS close_notify): the linger
+      // or the deadline (NodeSockets.destroyAll) ends it.
+      if (socket.writableEnded) return;
+      if (this.answering) return this.owner.linger(this);
+      // TLS: close_notify first, then the close, so the client reads a clean
+      // end rather than a truncation; a request racing in meanwhile is not
+      // run (interceptRequests).
+      if ((socket as tls.TLSSocket).encrypted && this.conn.state !== "active") {
+        this.owner.ending(this);
+        socket.end(() => socket.destroy());
+        return;
+      }
+      socket.destroy();
     }
-    socket.destroy();
     if (!this.watched) this.conn.closed();
   }
 }
@@ -68,7 +90,21 @@ type StatefulSocket = net.Socket & { [kState]?: SocketState };
 
 // Shared by every socket: `this` is the emitter, so no closure per connection.
 function onSocketClose(this: StatefulSocket): void {
-  this[kState]?.conn.closed();
+  const state = this[kState];
+  if (state === undefined) return;
+  state.owner.ended(state);
+  state.conn.closed();
+}
+
+/**
+ * Node's http server calls `destroySoon` behind a response sent with
+ * `Connection: close`; on the sockets lastcall closes that way it lingers
+ * instead. Shared by every socket: `this` is the socket.
+ */
+function lingerSoon(this: StatefulSocket): void {
+  const state = this[kState];
+  if (state === undefined) this.end();
+  else state.owner.linger(state);
 }
 
 /** The state lastcall keeps for `socket`, if it tracks it. */
@@ -80,6 +116,8 @@ export function _stateOf(socket: net.Socket): SocketState | undefined {
 export class NodeSockets {
   readonly #tracker: Tracker;
   readonly #states = new Set<SocketState>();
+  /** Sockets ending (lingering, or sending close_notify), each with its linger timer if any. */
+  readonly #ending = new Map<SocketState, ReturnType<typeof setTimeout> | undefined>();
   #sweepAt = FIRST_SWEEP_AT;
   #watching = false;
 
@@ -89,7 +127,7 @@ export class NodeSockets {
 
   /** Tracks a socket just accepted. */
   add(socket: net.Socket): SocketState {
-    const state = new SocketState(socket);
+    const state = new SocketState(socket, this);
     state.conn = this.#tracker.track(state);
     (socket as StatefulSocket)[kState] = state;
     if (this.#watching) state.watch();
@@ -130,6 +168,44 @@ export class NodeSockets {
       if (!state.watched && state.socket.destroyed) state.conn.closed();
     }
     this.#states.clear();
+  }
+
+  /** From now on, Node's close behind a `Connection: close` response lingers. */
+  lingerOnClose(state: SocketState): void {
+    (state.socket as StatefulSocket).destroySoon = lingerSoon;
+  }
+
+  /**
+   * Closes the connection behind its last reply: FIN once everything written
+   * is with the kernel, then read and discard until the peer closes (Node
+   * destroys the socket once both sides ended) or the linger passes.
+   */
+  linger(state: SocketState): void {
+    const socket = state.socket;
+    if (socket.destroyed || this.#ending.has(state)) return;
+    this.ending(state);
+    this.#ending.set(state, setTimeout(() => socket.destroy(), REPLY_LINGER_MS));
+    socket.end();
+    // Node's parser reads on (a body no handler read was dumped): keep it reading.
+    socket.resume();
+  }
+
+  /** `state` is ending: its close is reported, and the deadline destroys it. */
+  ending(state: SocketState): void {
+    state.watch();
+    if (!this.#ending.has(state)) this.#ending.set(state, undefined);
+  }
+
+  /** `state`'s socket closed. */
+  ended(state: SocketState): void {
+    if (this.#ending.size === 0) return;
+    clearTimeout(this.#ending.get(state));
+    this.#ending.delete(state);
+  }
+
+  /** The deadline: destroys every socket still ending. */
+  destroyAll(): void {
+    for (const state of [...this.#ending.keys()]) state.socket.destroy();
   }
 
   /** Drops the sockets that closed (before shutdown began: counted nowhere). */
