@@ -1113,6 +1113,8 @@ interface HttpServeOptions {
   tls: TlsCertificate | undefined;
   /** Aborts when shutdown begins: from then on every response carries `Connection: close`. */
   shutdown: AbortSignal;
+  /** How long a new or idle connection must have been quiet before draining closes it, in ms. */
+  idleGrace: number;
   handler: HttpHandler;
 }
 
@@ -1988,12 +1990,12 @@ async function listen(
   resolved: ResolvedOptions,
   shutdown: AbortSignal,
 ): Promise<Serving> {
-  const { hostname, port, tls } = resolved;
+  const { hostname, port, tls, idleGrace } = resolved;
   try {
     if (resolved.mode === "connection") return await _serveTcp(shim, resolved, shutdown);
     if (resolved.mode === "fetch") {
       const handler = _httpHandler(resolved, shutdown);
-      return await shim.serveHttp({ hostname, port, tls, handler, shutdown });
+      return await shim.serveHttp({ hostname, port, tls, handler, shutdown, idleGrace });
     }
     if (shim.serveNodeServer === undefined) {
       throw new TypeError(
@@ -2003,7 +2005,13 @@ async function listen(
     const health = resolved.health === undefined
       ? undefined
       : _healthCheck(resolved.health, shutdown);
-    return await shim.serveNodeServer(resolved.server, { hostname, port, shutdown, health });
+    return await shim.serveNodeServer(resolved.server, {
+      hostname,
+      port,
+      shutdown,
+      health,
+      idleGrace,
+    });
   } catch (error) {
     if (error instanceof Error && error.message.startsWith("Cannot serve")) throw error;
     // The runtime's own error, named the same way everywhere: the address, and
@@ -2029,6 +2037,77 @@ function _plainHostname(hostname: string | undefined): string {
   return hostname.startsWith(IPV4_MAPPED) && hostname.includes(".")
     ? hostname.slice(IPV4_MAPPED.length)
     : hostname;
+}
+
+// ---- src/runtime/_shared/grace_queue.ts ----
+
+// The connections draining leaves open for the rest of their idle grace, each
+// until its own time: one timer for all of them, however many (10,000 idle
+// connections must not cost 10,000 timers), fired at the earliest time due.
+
+interface Due<T> {
+  readonly item: T;
+  readonly until: number;
+}
+
+/** Calls `expire` with each item once its time (epoch ms) has come, in time order, from one timer. */
+class GraceQueue<T> {
+  readonly #expire: (item: T) => void;
+  #due: Due<T>[] = [];
+  /** The first item not yet expired. */
+  #next = 0;
+  /** False once an item was added out of time order; sorted again when the timer fires. */
+  #sorted = true;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timerAt = Infinity;
+
+  constructor(expire: (item: T) => void) {
+    this.#expire = expire;
+  }
+
+  /** Expires `item` at `until`. */
+  add(item: T, until: number): void {
+    const due = this.#due;
+    const last = due[due.length - 1];
+    if (last !== undefined && until < last.until) this.#sorted = false;
+    due.push({ item, until });
+    if (until < this.#timerAt) this.#schedule(until);
+  }
+
+  /** Takes every item not yet expired, none of them expired (the deadline closes them). */
+  takeAll(): T[] {
+    clearTimeout(this.#timer);
+    this.#timerAt = Infinity;
+    const rest = this.#due.slice(this.#next).map((due) => due.item);
+    this.#due = [];
+    this.#next = 0;
+    return rest;
+  }
+
+  #schedule(at: number): void {
+    clearTimeout(this.#timer);
+    this.#timerAt = at;
+    this.#timer = setTimeout(this.#fire, Math.max(0, at - Date.now()));
+  }
+
+  readonly #fire = (): void => {
+    this.#timerAt = Infinity;
+    if (!this.#sorted) {
+      this.#due = this.#due.slice(this.#next).sort((a, b) => a.until - b.until);
+      this.#next = 0;
+      this.#sorted = true;
+    }
+    const due = this.#due;
+    const now = Date.now();
+    while (this.#next < due.length && due[this.#next]!.until <= now) {
+      this.#expire(due[this.#next++]!.item);
+    }
+    if (this.#next < due.length) this.#schedule(due[this.#next]!.until);
+    else {
+      this.#due = [];
+      this.#next = 0;
+    }
+  };
 }
 
 // ---- src/runtime/_shared/http2_sessions.ts ----
@@ -2096,6 +2175,15 @@ function _trackSessions(server: http2.Http2Server, tracker: Tracker): Http2Sessi
 // it closes or the linger passes. Destroying it at once would leave them
 // unread, and the kernel would answer with a reset that can destroy the reply
 // before the client reads it (Go's closeWriteAndWait does the same).
+//
+// A new or idle connection gets the TCP mode's idle grace when draining
+// closes it: one quiet for `idleGrace` closes at once; one quiet for less
+// (a client may be sending a request right now, as nginx does on a fresh
+// upstream connection) stays open until it has been quiet that long, or
+// until the answer to its next request, whichever comes first. Quiet means
+// since it was accepted or its last response ended; a connection that has
+// sent part of its first request is not quiet, and one that has not
+// completed a request within the grace is closed (slowloris stays bounded).
 
 
 const kState = Symbol("lastcall.socket");
@@ -2125,6 +2213,10 @@ class SocketState {
   watched = false;
   /** True while the end of a response asks the Tracker to close the connection behind it. */
   answering = false;
+  /** Since when the connection has been quiet: accepted, or its last response ended (epoch ms). */
+  quietSince: number = Date.now();
+  /** Draining left it open for the rest of its idle grace. */
+  graced = false;
 
   constructor(socket: net.Socket, owner: NodeSockets) {
     this.socket = socket;
@@ -2138,7 +2230,11 @@ class SocketState {
     this.socket.on("close", onSocketClose);
   }
 
-  /** Called by the Tracker: an idle connection now, a busy one at the deadline, or one behind its reply. */
+  /**
+   * Called by the Tracker: for a new or idle connection when draining
+   * reaches it (after its idle grace), for one behind its reply, and for a
+   * busy one at the deadline.
+   */
   close(): void {
     const socket = this.socket;
     if (!socket.destroyed) {
@@ -2146,10 +2242,24 @@ class SocketState {
       // or the deadline (NodeSockets.destroyAll) ends it.
       if (socket.writableEnded) return;
       if (this.answering) return this.owner.linger(this);
+      if (this.conn.state !== "active") {
+        if (!this.graced && this.owner.grace(this)) return;
+        return this.closeQuiet();
+      }
+      socket.destroy();
+    }
+    if (!this.watched) this.conn.closed();
+  }
+
+  /** Closes a new or idle connection now; one busy again is closed behind its answer instead. */
+  closeQuiet(): void {
+    const socket = this.socket;
+    if (!socket.destroyed) {
+      if (socket.writableEnded || this.conn.state === "active") return;
       // TLS: close_notify first, then the close, so the client reads a clean
       // end rather than a truncation; a request racing in meanwhile is not
       // run (interceptRequests).
-      if ((socket as tls.TLSSocket).encrypted && this.conn.state !== "active") {
+      if ((socket as tls.TLSSocket).encrypted) {
         this.owner.ending(this);
         socket.end(() => socket.destroy());
         return;
@@ -2189,14 +2299,17 @@ function _stateOf(socket: net.Socket): SocketState | undefined {
 /** The tracked sockets of one server. */
 class NodeSockets {
   readonly #tracker: Tracker;
+  readonly #idleGrace: number;
   readonly #states = new Set<SocketState>();
+  readonly #graced = new GraceQueue<SocketState>((state) => state.closeQuiet());
   /** Sockets ending (lingering, or sending close_notify), each with its linger timer if any. */
   readonly #ending = new Map<SocketState, ReturnType<typeof setTimeout> | undefined>();
   #sweepAt = FIRST_SWEEP_AT;
   #watching = false;
 
-  constructor(tracker: Tracker) {
+  constructor(tracker: Tracker, idleGrace: number) {
     this.#tracker = tracker;
+    this.#idleGrace = idleGrace;
   }
 
   /** Tracks a socket just accepted. */
@@ -2277,9 +2390,26 @@ class NodeSockets {
     this.#ending.delete(state);
   }
 
-  /** The deadline: destroys every socket still ending. */
+  /**
+   * Draining reached a new or idle connection: true when it stays open for
+   * the rest of its idle grace (then closed by closeQuiet), false when it has
+   * been quiet long enough to close now.
+   */
+  grace(state: SocketState): boolean {
+    const now = Date.now();
+    // Part of a first request has arrived: not quiet, whenever it came.
+    const sending = state.conn.state === "new" && state.socket.bytesRead > 0;
+    const until = (sending ? now : state.quietSince) + this.#idleGrace;
+    if (until <= now) return false;
+    state.graced = true;
+    this.#graced.add(state, until);
+    return true;
+  }
+
+  /** The deadline: destroys every socket still ending or in its idle grace. */
   destroyAll(): void {
     for (const state of [...this.#ending.keys()]) state.socket.destroy();
+    for (const state of this.#graced.takeAll()) state.socket.destroy();
   }
 
   /** Drops the sockets that closed (before shutdown began: counted nowhere). */
@@ -2394,6 +2524,7 @@ function responseEnded(response: http.ServerResponse): void {
   if (state === undefined) return;
   if (state.last === response) state.last = undefined;
   if (--state.inFlight === 0) {
+    state.quietSince = Date.now();
     // While draining, the Tracker closes the connection now: behind this reply.
     state.answering = true;
     state.conn.idle();
@@ -2519,7 +2650,7 @@ async function _serveNodeServer(
   // TLS servers hand requests the TLS socket, so that is the one tracked.
   // HTTP/2 connections are tracked as sessions (h2c ones all are).
   const connectionEvent = isTls ? "secureConnection" : "connection";
-  const sockets = new NodeSockets(tracker);
+  const sockets = new NodeSockets(tracker, options.idleGrace);
   if (!h2 || isTls) {
     candidate.on(connectionEvent, (socket: net.Socket) => {
       if ((socket as tls.TLSSocket).alpnProtocol === "h2") return;
@@ -2568,12 +2699,14 @@ async function _serveNodeServer(
     { hostname: address.address, port: address.port },
     tracker,
     () => {
-      // A TLS server only stops accepting here: its HTTP close would destroy
-      // the idle connections at once, with no close_notify, before the
-      // drain closes them cleanly.
+      // Only stop accepting here: node:http's own close would destroy the
+      // idle connections at once (with no close_notify on TLS), before the
+      // drain closes them after their idle grace. Bun's node:http server is
+      // no net.Server: its close() closes them itself.
       sockets.settle();
-      if (isTls) net.Server.prototype.close.call(candidate);
-      else candidate.close();
+      if (candidate instanceof net.Server && (isTls || !h2)) {
+        net.Server.prototype.close.call(candidate);
+      } else candidate.close();
       closeHandshakes?.();
       sessions?.goAway();
     },

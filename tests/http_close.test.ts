@@ -1,12 +1,13 @@
 // How an HTTP connection served over node:http (Node's fetch adapter, and
 // `{ server }` on Node and Bun) closes during shutdown: behind its last reply
-// with FIN and a linger, never a reset.
+// with FIN and a linger, never a reset; a new or idle one after its idle
+// grace, or behind the answer to a request it sends meanwhile.
 
 import assert from "node:assert/strict";
 import http from "node:http";
 import net from "node:net";
 import { serveAndShutdown, type Server } from "../mod.ts";
-import { waitUntil } from "./_client.ts";
+import { counter, TestClient, waitForRefusal, waitUntil } from "./_client.ts";
 import { runtime, test, type TestContext } from "./_harness.ts";
 
 const REPLY_BYTES = 1024 * 1024;
@@ -241,6 +242,138 @@ for (const mode of ["fetch", "server"] as const) {
         JSON.stringify(result),
       );
       await client.waitClosed();
+    },
+    { skip: skipMode(mode) },
+  );
+}
+
+const BUN_CLOSES_IDLE = runtime === "bun"
+  && "Bun 1.4.5: its node:http server is no net.Server, and its close() closes idle connections itself at once (and reports a connection only with its first request)";
+
+/** Serves, in `mode`, a handler that answers `ok <path>` and records each path it ran for. */
+async function serveOk(t: TestContext, mode: Mode, idleGrace: number, ran: string[] = []) {
+  const options = { hostname: "127.0.0.1", signals: false as const, idleGrace };
+  const server = mode === "fetch"
+    ? await serveAndShutdown({
+      ...options,
+      fetch: (request) => {
+        const path = new URL(request.url).pathname;
+        ran.push(path);
+        return new Response(`ok ${path}`);
+      },
+    })
+    : await serveAndShutdown({
+      ...options,
+      server: http.createServer((request, response) => {
+        ran.push(request.url!);
+        response.end(`ok ${request.url}`);
+      }),
+    });
+  t.cleanup(() => server.close());
+  return server;
+}
+
+for (const mode of ["fetch", "server"] as const) {
+  test(
+    `http close (${mode}): a request sent on a fresh connection after the listener closed is answered with Connection: close`,
+    async (t) => {
+      const server = await serveOk(t, mode, 2_000);
+      const client = await TestClient.connect(server.addr.port);
+      const shutdown = server.shutdown(5_000);
+      assert.equal(await waitForRefusal(server.addr.port), "ECONNREFUSED");
+      client.send("POST /late HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello");
+      const ending = await client.waitClosed();
+      assert.equal(ending.error, undefined, "no reset");
+      assert.equal(ending.sawEnd, true);
+      assert.match(client.text, /^HTTP\/1\.1 200/);
+      assert.match(client.text, /\r\nconnection: close\r\n/i);
+      assert.match(client.text, /ok \/late$/);
+      const result = await shutdown;
+      assert.deepEqual(
+        [result.graceful, result.closedIdle, result.drained, result.forced],
+        [true, 0, 1, 0],
+        JSON.stringify(result),
+      );
+    },
+    { skip: skipMode(mode) || BUN_CLOSES_IDLE },
+  );
+
+  test(
+    `http close (${mode}): a request sent on an idle keep-alive connection after the listener closed is answered with Connection: close`,
+    async (t) => {
+      const server = await serveOk(t, mode, 2_000);
+      const client = await TestClient.connect(server.addr.port);
+      client.send("GET /first HTTP/1.1\r\nHost: x\r\n\r\n");
+      await client.waitFor("ok /first");
+      assert.doesNotMatch(client.text, /connection: close/i);
+      const shutdown = server.shutdown(5_000);
+      assert.equal(await waitForRefusal(server.addr.port), "ECONNREFUSED");
+      client.send("GET /second HTTP/1.1\r\nHost: x\r\n\r\n");
+      const ending = await client.waitClosed();
+      assert.equal(ending.error, undefined, "no reset");
+      const second = client.text.slice(client.text.indexOf("ok /first") + 9);
+      assert.match(second, /^HTTP\/1\.1 200/);
+      assert.match(second, /\r\nconnection: close\r\n/i);
+      assert.match(second, /ok \/second$/);
+      const result = await shutdown;
+      assert.deepEqual(
+        [result.graceful, result.closedIdle, result.drained, result.forced],
+        [true, 0, 1, 0],
+        JSON.stringify(result),
+      );
+    },
+    { skip: skipMode(mode) || BUN_CLOSES_IDLE },
+  );
+
+  test(
+    `http close (${mode}): a silent connection is closed once quiet for idleGrace, at once with idleGrace 0`,
+    async (t) => {
+      for (const idleGrace of [400, 0]) {
+        const server = await serveOk(t, mode, idleGrace);
+        const client = await TestClient.connect(server.addr.port);
+        const began = performance.now();
+        const shutdown = server.shutdown(5_000);
+        const ending = await client.waitClosed();
+        const took = performance.now() - began;
+        assert.equal(ending.error, undefined, "no reset");
+        assert.equal(ending.sawEnd, true);
+        if (idleGrace > 0) {
+          assert.ok(took >= idleGrace / 2 && took < idleGrace + 1_000, `closed after ${took} ms`);
+        } else assert.ok(took < 300, `closed after ${took} ms`);
+        const result = await shutdown;
+        assert.deepEqual(
+          [result.graceful, result.closedIdle, result.drained, result.forced],
+          [true, 1, 0, 0],
+          JSON.stringify(result),
+        );
+      }
+    },
+    { skip: skipMode(mode) || BUN_CLOSES_IDLE },
+  );
+
+  test(
+    `http close (${mode}): a client trickling its headers is closed once the idle grace passed, its handler never run`,
+    async (t) => {
+      const ran: string[] = [];
+      const server = await serveOk(t, mode, 200, ran);
+      const client = await TestClient.connect(server.addr.port);
+      client.send("GET /slow HTTP/1.1\r\nHost: x\r\nX-Slow: ");
+      // One more byte of a header value every 20 ms, at most 200: a slowloris.
+      const sent = counter();
+      const trickle = setInterval(() => {
+        if (sent.calls >= 200 || client.socket.destroyed) return clearInterval(trickle);
+        client.send("a");
+        sent.hit();
+      }, 20);
+      t.cleanup(() => clearInterval(trickle));
+      await sent.reach(3, "the client to have trickled 3 bytes");
+      const began = performance.now();
+      const result = await server.shutdown(3_000);
+      await client.waitClosed(2_000);
+      const took = performance.now() - began;
+      assert.ok(took >= 100 && took < 1_500, `closed after ${took} ms`);
+      assert.deepEqual(ran, []);
+      assert.equal(result.forced, 0);
     },
     { skip: skipMode(mode) },
   );

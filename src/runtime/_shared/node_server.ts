@@ -72,6 +72,7 @@ function responseEnded(response: http.ServerResponse): void {
   if (state === undefined) return;
   if (state.last === response) state.last = undefined;
   if (--state.inFlight === 0) {
+    state.quietSince = Date.now();
     // While draining, the Tracker closes the connection now: behind this reply.
     state.answering = true;
     state.conn.idle();
@@ -197,7 +198,7 @@ export async function _serveNodeServer(
   // TLS servers hand requests the TLS socket, so that is the one tracked.
   // HTTP/2 connections are tracked as sessions (h2c ones all are).
   const connectionEvent = isTls ? "secureConnection" : "connection";
-  const sockets = new NodeSockets(tracker);
+  const sockets = new NodeSockets(tracker, options.idleGrace);
   if (!h2 || isTls) {
     candidate.on(connectionEvent, (socket: net.Socket) => {
       if ((socket as tls.TLSSocket).alpnProtocol === "h2") return;
@@ -246,12 +247,14 @@ export async function _serveNodeServer(
     { hostname: address.address, port: address.port },
     tracker,
     () => {
-      // A TLS server only stops accepting here: its HTTP close would destroy
-      // the idle connections at once, with no close_notify, before the
-      // drain closes them cleanly.
+      // Only stop accepting here: node:http's own close would destroy the
+      // idle connections at once (with no close_notify on TLS), before the
+      // drain closes them after their idle grace. Bun's node:http server is
+      // no net.Server: its close() closes them itself.
       sockets.settle();
-      if (isTls) net.Server.prototype.close.call(candidate);
-      else candidate.close();
+      if (candidate instanceof net.Server && (isTls || !h2)) {
+        net.Server.prototype.close.call(candidate);
+      } else candidate.close();
       closeHandshakes?.();
       sessions?.goAway();
     },

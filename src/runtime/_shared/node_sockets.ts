@@ -18,11 +18,21 @@
 // it closes or the linger passes. Destroying it at once would leave them
 // unread, and the kernel would answer with a reset that can destroy the reply
 // before the client reads it (Go's closeWriteAndWait does the same).
+//
+// A new or idle connection gets the TCP mode's idle grace when draining
+// closes it: one quiet for `idleGrace` closes at once; one quiet for less
+// (a client may be sending a request right now, as nginx does on a fresh
+// upstream connection) stays open until it has been quiet that long, or
+// until the answer to its next request, whichever comes first. Quiet means
+// since it was accepted or its last response ended; a connection that has
+// sent part of its first request is not quiet, and one that has not
+// completed a request within the grace is closed (slowloris stays bounded).
 
 import type http from "node:http";
 import type net from "node:net";
 import type tls from "node:tls";
 import type { TrackedConn, Tracker } from "../../tracker.ts";
+import { GraceQueue } from "./grace_queue.ts";
 
 const kState = Symbol("lastcall.socket");
 
@@ -51,6 +61,10 @@ export class SocketState {
   watched = false;
   /** True while the end of a response asks the Tracker to close the connection behind it. */
   answering = false;
+  /** Since when the connection has been quiet: accepted, or its last response ended (epoch ms). */
+  quietSince: number = Date.now();
+  /** Draining left it open for the rest of its idle grace. */
+  graced = false;
 
   constructor(socket: net.Socket, owner: NodeSockets) {
     this.socket = socket;
@@ -64,7 +78,11 @@ export class SocketState {
     this.socket.on("close", onSocketClose);
   }
 
-  /** Called by the Tracker: an idle connection now, a busy one at the deadline, or one behind its reply. */
+  /**
+   * Called by the Tracker: for a new or idle connection when draining
+   * reaches it (after its idle grace), for one behind its reply, and for a
+   * busy one at the deadline.
+   */
   close(): void {
     const socket = this.socket;
     if (!socket.destroyed) {
@@ -72,10 +90,24 @@ export class SocketState {
       // or the deadline (NodeSockets.destroyAll) ends it.
       if (socket.writableEnded) return;
       if (this.answering) return this.owner.linger(this);
+      if (this.conn.state !== "active") {
+        if (!this.graced && this.owner.grace(this)) return;
+        return this.closeQuiet();
+      }
+      socket.destroy();
+    }
+    if (!this.watched) this.conn.closed();
+  }
+
+  /** Closes a new or idle connection now; one busy again is closed behind its answer instead. */
+  closeQuiet(): void {
+    const socket = this.socket;
+    if (!socket.destroyed) {
+      if (socket.writableEnded || this.conn.state === "active") return;
       // TLS: close_notify first, then the close, so the client reads a clean
       // end rather than a truncation; a request racing in meanwhile is not
       // run (interceptRequests).
-      if ((socket as tls.TLSSocket).encrypted && this.conn.state !== "active") {
+      if ((socket as tls.TLSSocket).encrypted) {
         this.owner.ending(this);
         socket.end(() => socket.destroy());
         return;
@@ -115,14 +147,17 @@ export function _stateOf(socket: net.Socket): SocketState | undefined {
 /** The tracked sockets of one server. */
 export class NodeSockets {
   readonly #tracker: Tracker;
+  readonly #idleGrace: number;
   readonly #states = new Set<SocketState>();
+  readonly #graced = new GraceQueue<SocketState>((state) => state.closeQuiet());
   /** Sockets ending (lingering, or sending close_notify), each with its linger timer if any. */
   readonly #ending = new Map<SocketState, ReturnType<typeof setTimeout> | undefined>();
   #sweepAt = FIRST_SWEEP_AT;
   #watching = false;
 
-  constructor(tracker: Tracker) {
+  constructor(tracker: Tracker, idleGrace: number) {
     this.#tracker = tracker;
+    this.#idleGrace = idleGrace;
   }
 
   /** Tracks a socket just accepted. */
@@ -203,9 +238,26 @@ export class NodeSockets {
     this.#ending.delete(state);
   }
 
-  /** The deadline: destroys every socket still ending. */
+  /**
+   * Draining reached a new or idle connection: true when it stays open for
+   * the rest of its idle grace (then closed by closeQuiet), false when it has
+   * been quiet long enough to close now.
+   */
+  grace(state: SocketState): boolean {
+    const now = Date.now();
+    // Part of a first request has arrived: not quiet, whenever it came.
+    const sending = state.conn.state === "new" && state.socket.bytesRead > 0;
+    const until = (sending ? now : state.quietSince) + this.#idleGrace;
+    if (until <= now) return false;
+    state.graced = true;
+    this.#graced.add(state, until);
+    return true;
+  }
+
+  /** The deadline: destroys every socket still ending or in its idle grace. */
   destroyAll(): void {
     for (const state of [...this.#ending.keys()]) state.socket.destroy();
+    for (const state of this.#graced.takeAll()) state.socket.destroy();
   }
 
   /** Drops the sockets that closed (before shutdown began: counted nowhere). */
