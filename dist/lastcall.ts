@@ -3174,16 +3174,27 @@ class _NodeRequest {
     return this.#headers ??= toHeaders(this.#incoming.rawHeaders);
   }
 
-  /** Aborts when the client goes away before the response is complete. */
+  /**
+   * Aborts when the client goes away before the response is complete: its
+   * connection closes, or (HTTP/1) it half-closes, as Go's request context
+   * does; a response written after that still goes out.
+   */
   get signal(): AbortSignal {
     if (this.#controller === undefined) {
       const controller = new AbortController();
       const outgoing = this.#outgoing;
-      const onClose = () => {
+      const socket = this.#incoming.httpVersionMajor === 2 ? undefined : this.#incoming.socket;
+      const onGone = () => {
         if (!outgoing.writableFinished) controller.abort();
       };
-      if (_streamState(outgoing).closed) onClose();
-      else outgoing.once("close", onClose);
+      if (_streamState(outgoing).closed || socket?.readableEnded) onGone();
+      else {
+        socket?.once("end", onGone);
+        outgoing.once("close", () => {
+          socket?.off("end", onGone);
+          onGone();
+        });
+      }
       this.#controller = controller;
     }
     return this.#controller.signal;
@@ -3261,6 +3272,19 @@ async function writeRest(
   if (!state.destroyed) outgoing.end();
 }
 
+/** Ends a streamed response when its client half-closes; returns the remover. */
+function cutOnClientEnd(outgoing: http.ServerResponse): (() => void) | undefined {
+  // The server is half-open so that a late answer still reaches a client that
+  // sent FIN after its request, streamed or not; a FIN while a body streams
+  // means the client left, as it did before (Go cancels the request's context
+  // on it), and an endless stream must not outlive it.
+  const socket = outgoing.req.httpVersionMajor === 2 ? undefined : outgoing.socket;
+  if (socket == null || socket.readableEnded) return undefined;
+  const cut = (): void => void outgoing.destroy();
+  socket.once("end", cut);
+  return () => socket.off("end", cut);
+}
+
 /**
  * Writes the head and the body. A body that is complete once its first chunk
  * is read (a string, bytes, JSON: most responses) goes out as one write with
@@ -3281,6 +3305,7 @@ async function writeHeadAndBody(
     if (!outgoing.writableFinished) reader.cancel().catch(() => {});
   };
   const state = _streamState(outgoing);
+  let stopCutting: (() => void) | undefined;
   try {
     const first = await reader.read();
     if (first.done) {
@@ -3292,6 +3317,7 @@ async function writeHeadAndBody(
       if (sent) return;
       sent = true;
       outgoing.writeHead(status, statusText, headers).write(first.value);
+      stopCutting = cutOnClientEnd(outgoing);
     };
     process.nextTick(send);
     const second = reader.read();
@@ -3314,6 +3340,7 @@ async function writeHeadAndBody(
     // The body failed mid-stream: cut the response so the client sees it incomplete.
     outgoing.destroy(error as Error);
   } finally {
+    stopCutting?.();
     (outgoing as ClosableResponse)[ON_RESPONSE_CLOSE] = undefined;
     reader.releaseLock();
   }
@@ -3537,25 +3564,38 @@ function _listenNodeTcp(
 // ALPN), and the fetch adapter on top of them.
 
 
+/** node:http's switch for half-open connections (Deno's Node types lack it). */
+interface HalfOpenSetting {
+  httpAllowHalfOpen?: boolean;
+}
+
 function createServer(
   { tls, handler, shutdown }: HttpServeOptions,
 ): http.Server | http2.Http2SecureServer {
   if (tls === undefined) {
-    return http.createServer(
+    const server = http.createServer(
       { noDelay: true, keepAlive: true },
       _fetchListener(handler, shutdown, "http"),
     );
+    // Half-open: a client that sends its request and then FIN still gets the
+    // answer, however late (node:http would close on the FIN; Node 22-26
+    // offer this only as a property).
+    (server as HalfOpenSetting).httpAllowHalfOpen = true;
+    return server;
   }
   const listener = _fetchListener(handler, shutdown, "https");
   // The listener serves HTTP/1.1 requests and HTTP/2 streams alike (Node's compatibility API).
-  return _loadingCertificate(tls, () =>
+  const server = _loadingCertificate(tls, () =>
     http2.createSecureServer(
-      { ...tls, allowHTTP1: true, noDelay: true, keepAlive: true },
+      { ...tls, allowHTTP1: true, allowHalfOpen: true, noDelay: true, keepAlive: true },
       listener as unknown as (
         request: http2.Http2ServerRequest,
         response: http2.Http2ServerResponse,
       ) => void,
     ));
+  // The same for HTTP/1.1 over TLS: node:http's connection handling reads it here.
+  (server as HalfOpenSetting).httpAllowHalfOpen = true;
+  return server;
 }
 
 function serveNodeHttp(options: HttpServeOptions): Promise<Serving> {

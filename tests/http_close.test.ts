@@ -6,9 +6,11 @@
 import assert from "node:assert/strict";
 import http from "node:http";
 import net from "node:net";
+import tls from "node:tls";
 import { serveAndShutdown, type Server } from "../mod.ts";
 import { counter, TestClient, waitForRefusal, waitUntil } from "./_client.ts";
 import { runtime, test, type TestContext } from "./_harness.ts";
+import { noTlsReason, testCertificate } from "./_tls.ts";
 
 const REPLY_BYTES = 1024 * 1024;
 
@@ -377,4 +379,67 @@ for (const mode of ["fetch", "server"] as const) {
     },
     { skip: skipMode(mode) },
   );
+}
+
+/** A handler that takes its time (200 ms of work), then answers in one piece or in three chunks. */
+async function slowAnswer(streamed: boolean): Promise<Response> {
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  if (!streamed) return new Response("late answer");
+  const parts = ["late ", "ans", "wer"];
+  return new Response(
+    new ReadableStream<Uint8Array>({
+      pull(controller) {
+        const part = parts.shift();
+        if (part === undefined) controller.close();
+        else controller.enqueue(new TextEncoder().encode(part));
+      },
+    }),
+  );
+}
+
+for (const secure of [false, true]) {
+  for (const streamed of [false, true]) {
+    const scheme = secure ? "HTTPS (HTTP/1.1)" : "HTTP";
+    const body = streamed ? "streamed" : "whole";
+    test(
+      `http close (fetch, ${scheme}): a client that half-closes after its request still gets a late ${body} answer`,
+      async (t) => {
+        const certificate = secure ? testCertificate()! : undefined;
+        const server = await serveAndShutdown({
+          hostname: "127.0.0.1",
+          signals: false,
+          tls: certificate && { cert: certificate.cert, key: certificate.key },
+          fetch: () => slowAnswer(streamed),
+        });
+        t.cleanup(() => server.close());
+        const port = server.addr.port;
+        const socket = certificate === undefined
+          ? net.connect({ port, host: "127.0.0.1", allowHalfOpen: true })
+          : tls.connect({
+            port,
+            host: "127.0.0.1",
+            servername: "localhost",
+            ca: certificate.ca,
+            ALPNProtocols: ["http/1.1"],
+          });
+        t.cleanup(() => void socket.destroy());
+        let text = "";
+        let error: string | undefined;
+        socket.on("data", (chunk: Uint8Array) => text += new TextDecoder().decode(chunk));
+        socket.on("error", (e: NodeJS.ErrnoException) => error = e.code ?? e.message);
+        await new Promise((resolve) => socket.once(secure ? "secureConnect" : "connect", resolve));
+        // The request, then FIN: the client has nothing more to say.
+        socket.end("GET /late HTTP/1.1\r\nHost: x\r\n\r\n");
+        await waitUntil("the connection to close", () => socket.destroyed, (wake) => {
+          socket.on("close", wake);
+          return () => socket.off("close", wake);
+        });
+        assert.equal(error, undefined);
+        assert.match(text, /^HTTP\/1\.1 200/);
+        const answer = streamed ? text.replace(/\r\n[0-9a-f]+\r\n/g, "") : text;
+        assert.match(answer, /late answer/);
+      },
+      { skip: skipMode("fetch") || (secure && noTlsReason()) },
+    );
+  }
 }
