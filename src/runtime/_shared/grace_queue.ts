@@ -1,6 +1,10 @@
 // The connections draining leaves open for the rest of their idle grace, each
 // until its own time: one timer for all of them, however many (10,000 idle
 // connections must not cost 10,000 timers), fired at the earliest time due.
+// The timer never keeps the process alive: the open sockets do, and once
+// they are gone nothing is left to wait for.
+
+import { _callAt } from "../../_timer.ts";
 
 interface Due<T> {
   readonly item: T;
@@ -15,7 +19,7 @@ export class GraceQueue<T> {
   #next = 0;
   /** False once an item was added out of time order; sorted again when the timer fires. */
   #sorted = true;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  #cancelTimer: (() => void) | undefined;
   #timerAt = Infinity;
 
   constructor(expire: (item: T) => void) {
@@ -33,7 +37,7 @@ export class GraceQueue<T> {
 
   /** Takes every item not yet expired, none of them expired (the deadline closes them). */
   takeAll(): T[] {
-    clearTimeout(this.#timer);
+    this.#cancelTimer?.();
     this.#timerAt = Infinity;
     const rest = this.#due.slice(this.#next).map((due) => due.item);
     this.#due = [];
@@ -42,9 +46,9 @@ export class GraceQueue<T> {
   }
 
   #schedule(at: number): void {
-    clearTimeout(this.#timer);
+    this.#cancelTimer?.();
     this.#timerAt = at;
-    this.#timer = setTimeout(this.#fire, Math.max(0, at - Date.now()));
+    this.#cancelTimer = _callAt(at, this.#fire);
   }
 
   readonly #fire = (): void => {
