@@ -2633,6 +2633,36 @@ function interceptStreams(server: http2.Http2Server, health: HealthCheck): void 
 }
 
 /**
+ * Closes the listener only: node:http's own close() would also destroy the
+ * idle connections at once (with no close_notify on TLS), before the drain
+ * closes them after their idle grace. It is still called, with that part
+ * switched off, since it also stops node:http's unref'd connection-checking
+ * interval, which would otherwise keep the server reachable for good. Bun's
+ * node:http server is no net.Server, and its close() closes them itself.
+ */
+function stopAccepting(server: net.Server, isTls: boolean, h2: boolean): void {
+  if (h2) {
+    // HTTP/2 sessions get their GOAWAY from http2_sessions.ts.
+    if (isTls) net.Server.prototype.close.call(server);
+    else server.close();
+    return;
+  }
+  const httpServer = server as Partial<http.Server>;
+  if (!(server instanceof net.Server) || typeof httpServer.closeIdleConnections !== "function") {
+    server.close();
+    return;
+  }
+  const own = Object.getOwnPropertyDescriptor(server, "closeIdleConnections");
+  httpServer.closeIdleConnections = () => {};
+  try {
+    server.close();
+  } finally {
+    if (own === undefined) delete httpServer.closeIdleConnections;
+    else Object.defineProperty(server, "closeIdleConnections", own);
+  }
+}
+
+/**
  * Tracks the connections of `candidate`, a node:http, node:https, node:http2
  * or node:net server not yet listening (checked by the options), and listens
  * on it.
@@ -2702,14 +2732,8 @@ async function _serveNodeServer(
     { hostname: address.address, port: address.port },
     tracker,
     () => {
-      // Only stop accepting here: node:http's own close would destroy the
-      // idle connections at once (with no close_notify on TLS), before the
-      // drain closes them after their idle grace. Bun's node:http server is
-      // no net.Server: its close() closes them itself.
       sockets.settle();
-      if (candidate instanceof net.Server && (isTls || !h2)) {
-        net.Server.prototype.close.call(candidate);
-      } else candidate.close();
+      stopAccepting(candidate, isTls, h2);
       closeHandshakes?.();
       sessions?.goAway();
     },
