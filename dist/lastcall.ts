@@ -2198,6 +2198,12 @@ const FIRST_SWEEP_AT = 256;
 const REPLY_LINGER_MS = 1_000;
 
 /**
+ * A socket the Tracker asked to close while tracking it (it was handed over
+ * while draining), before its state had a TrackedConn to report through.
+ */
+let closeAskedWhileTracking: SocketState | undefined;
+
+/**
  * What lastcall keeps per socket, on the socket itself. It is also the
  * socket's handle in the Tracker: closing an idle one closes the socket
  * fully, as Node's own closeIdleConnections and Go do, so Node's parser reads
@@ -2239,6 +2245,10 @@ class SocketState {
    * busy one at the deadline.
    */
   close(): void {
+    if ((this.conn as TrackedConn | undefined) === undefined) {
+      closeAskedWhileTracking = this;
+      return;
+    }
     const socket = this.socket;
     if (!socket.destroyed) {
       // Ending already (behind its reply, or a TLS close_notify): the linger
@@ -2319,6 +2329,10 @@ class NodeSockets {
   add(socket: net.Socket): SocketState {
     const state = new SocketState(socket, this);
     state.conn = this.#tracker.track(state);
+    if (closeAskedWhileTracking === state) {
+      closeAskedWhileTracking = undefined;
+      state.close();
+    }
     (socket as StatefulSocket)[kState] = state;
     if (this.#watching) state.watch();
     else {

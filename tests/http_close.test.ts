@@ -517,3 +517,32 @@ for (const mode of ["fetch", "server"] as const) {
     { skip: skipMode(mode) },
   );
 }
+
+test(
+  "http close (server): a socket handed to the server while draining is served with Connection: close or closed",
+  async (t) => {
+    for (const idleGrace of [0, 2_000]) {
+      const app = http.createServer((_request, response) => response.end("ok"));
+      const server = await serveAndShutdown({
+        server: app,
+        hostname: "127.0.0.1",
+        signals: false,
+        idleGrace,
+      });
+      t.cleanup(() => server.close());
+      // Sockets accepted elsewhere and handed over, as proxies and tests do.
+      const handOver = net.createServer((socket) => app.emit("connection", socket));
+      await new Promise<void>((resolve) => handOver.listen(0, "127.0.0.1", resolve));
+      t.cleanup(() => new Promise((resolve) => handOver.close(resolve)));
+      const result = await server.shutdown(2_000);
+      assert.equal(result.graceful, true);
+      const client = await TestClient.connect((handOver.address() as net.AddressInfo).port);
+      if (idleGrace > 0) client.send("GET /late HTTP/1.1\r\nHost: x\r\n\r\n");
+      const ending = await client.waitClosed();
+      assert.equal(ending.error, undefined, "no reset");
+      if (idleGrace > 0) assert.match(client.text, /\r\nconnection: close\r\n[^]*ok$/i);
+      else assert.equal(client.text, "");
+    }
+  },
+  { skip: skipMode("server") },
+);
