@@ -17,11 +17,15 @@ const REPLY_BYTES = 1024 * 1024;
 
 type Mode = "fetch" | "server";
 
+// Deno 2.9.6's node:http writes and closes the connection itself: the linger
+// lastcall puts behind a reply never takes effect there, and a client still
+// uploading reads about 128 KiB of a 1 MiB answer, then a reset (as with a
+// bare Deno node:http server).
+const DENO_NO_LINGER = runtime === "deno"
+  && "Deno's node:http closes the connection itself behind the reply (reset after ~128 KiB; measured on 2.9.6)";
+
 /** Why a mode does not run here, or false. */
 function skipMode(mode: Mode): string | false {
-  if (mode === "server" && runtime === "deno") {
-    return "Deno's node:http server hides its connections: { server } is refused there";
-  }
   if (mode === "fetch" && runtime !== "node") {
     return `fetch mode runs on ${runtime}'s own server, not node:http`;
   }
@@ -200,7 +204,7 @@ for (const mode of ["fetch", "server"] as const) {
           JSON.stringify(result),
         );
       },
-      { skip: skipMode(mode) },
+      { skip: skipMode(mode) || (mode === "server" && DENO_NO_LINGER) },
     );
   }
 
@@ -238,7 +242,7 @@ for (const mode of ["fetch", "server"] as const) {
       assert.equal(client.sawEnd, true, "FIN came before the close");
       assert.equal(client.bodyBytes, REPLY_BYTES, "the whole answer arrived");
     },
-    { skip: skipMode(mode) },
+    { skip: skipMode(mode) || (mode === "server" && DENO_NO_LINGER) },
   );
 
   test(
@@ -268,7 +272,7 @@ for (const mode of ["fetch", "server"] as const) {
       );
       await client.waitClosed();
     },
-    { skip: skipMode(mode) },
+    { skip: skipMode(mode) || (mode === "server" && DENO_NO_LINGER) },
   );
 }
 
