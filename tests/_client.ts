@@ -4,6 +4,7 @@
 
 import net from "node:net";
 import { Deadline } from "../mod.ts";
+import type { TestContext } from "./_harness.ts";
 
 export interface Ending {
   /** The server sent FIN (a clean close). */
@@ -164,4 +165,27 @@ export function within<T>(promise: Promise<T>, what: string, ms = 5_000): Promis
     });
     return () => {};
   }, ms).then(() => value);
+}
+
+/**
+ * A slowloris: connects, sends a request line and the start of a header, then
+ * one more byte of its value every 20 ms (at most 200). Resolves once three
+ * bytes have trickled.
+ */
+export async function trickleHeaders(
+  t: TestContext,
+  port: number,
+  path = "/",
+): Promise<TestClient> {
+  const client = await TestClient.connect(port);
+  client.send(`GET ${path} HTTP/1.1\r\nHost: x\r\nX-Slow: `);
+  const sent = counter();
+  const trickle = setInterval(() => {
+    if (sent.calls >= 200 || client.socket.destroyed) return clearInterval(trickle);
+    client.send("a");
+    sent.hit();
+  }, 20);
+  t.cleanup(() => clearInterval(trickle));
+  await sent.reach(3, "the client to have trickled 3 bytes");
+  return client;
 }

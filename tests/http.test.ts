@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import http from "node:http";
 import { type HttpOptions, serveAndShutdown, type Server } from "../mod.ts";
-import { counter, TestClient, waitForRefusal, waitUntil, within } from "./_client.ts";
+import { TestClient, trickleHeaders, waitForRefusal, waitUntil, within } from "./_client.ts";
 import { fixture, runtime, test, type TestContext } from "./_harness.ts";
 import { request, socketClosed } from "./_http_client.ts";
 import { Child } from "./_process.ts";
@@ -564,17 +564,7 @@ test("http: a client trickling its headers is closed within idleGrace, its handl
       return new Response("ok");
     },
   });
-  const client = await TestClient.connect(server.addr.port);
-  client.send("GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ");
-  // One more byte of a header value every 20 ms, at most 200: a slowloris.
-  const sent = counter();
-  const trickle = setInterval(() => {
-    if (sent.calls >= 200 || client.socket.destroyed) return clearInterval(trickle);
-    client.send("a");
-    sent.hit();
-  }, 20);
-  t.cleanup(() => clearInterval(trickle));
-  await sent.reach(3, "the client to have trickled 3 bytes");
+  const client = await trickleHeaders(t, server.addr.port);
   const started = performance.now();
   const result = await server.shutdown(3_000);
   await client.waitClosed(1_000);

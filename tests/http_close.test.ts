@@ -9,7 +9,7 @@ import net from "node:net";
 import { setImmediate } from "node:timers";
 import tls from "node:tls";
 import { serveAndShutdown, type Server } from "../mod.ts";
-import { counter, TestClient, waitForRefusal, waitUntil } from "./_client.ts";
+import { counter, TestClient, trickleHeaders, waitForRefusal, waitUntil } from "./_client.ts";
 import { runtime, test, type TestContext } from "./_harness.ts";
 import { noTlsReason, testCertificate } from "./_tls.ts";
 
@@ -385,17 +385,7 @@ for (const mode of ["fetch", "server"] as const) {
     async (t) => {
       const ran: string[] = [];
       const server = await serveOk(t, mode, 200, ran);
-      const client = await TestClient.connect(server.addr.port);
-      client.send("GET /slow HTTP/1.1\r\nHost: x\r\nX-Slow: ");
-      // One more byte of a header value every 20 ms, at most 200: a slowloris.
-      const sent = counter();
-      const trickle = setInterval(() => {
-        if (sent.calls >= 200 || client.socket.destroyed) return clearInterval(trickle);
-        client.send("a");
-        sent.hit();
-      }, 20);
-      t.cleanup(() => clearInterval(trickle));
-      await sent.reach(3, "the client to have trickled 3 bytes");
+      const client = await trickleHeaders(t, server.addr.port, "/slow");
       const began = performance.now();
       const result = await server.shutdown(3_000);
       await client.waitClosed(2_000);

@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import http from "node:http";
 import net from "node:net";
 import { type NodeServerLike, serveAndShutdown, type Server } from "../mod.ts";
-import { counter, TestClient, within } from "./_client.ts";
+import { TestClient, trickleHeaders, within } from "./_client.ts";
 import { example, runtime, test, type TestContext } from "./_harness.ts";
 import { request, socketClosed } from "./_http_client.ts";
 import { Child } from "./_process.ts";
@@ -89,17 +89,7 @@ test(
         response.end("ok");
       }),
     );
-    const client = await TestClient.connect(server.addr.port);
-    client.send("GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ");
-    // One more byte of a header value every 20 ms, at most 200: a slowloris.
-    const sent = counter();
-    const trickle = setInterval(() => {
-      if (sent.calls >= 200 || client.socket.destroyed) return clearInterval(trickle);
-      client.send("a");
-      sent.hit();
-    }, 20);
-    t.cleanup(() => clearInterval(trickle));
-    await sent.reach(3, "the client to have trickled 3 bytes");
+    const client = await trickleHeaders(t, server.addr.port);
     const result = await server.shutdown(3_000);
     await client.waitClosed(1_000);
     assert.deepEqual(
