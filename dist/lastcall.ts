@@ -2134,20 +2134,22 @@ class GraceQueue<T> {
 // ---- src/runtime/_shared/http2_sessions.ts ----
 
 // HTTP/2 sessions of a node:http2 server as tracked connections: a session is
-// active while it has a stream open. Closing a session is RFC 9113 §6.8's
-// graceful shutdown in two steps: GOAWAY (NO_ERROR) with the largest stream
-// id, so the client opens no new stream but one already on its way is still
-// served; then, one PING round trip later (when every such stream has
-// arrived), Node's own graceful close, whose GOAWAY carries the real last
-// stream id. Streams already open finish, the session closes when its last
-// one ends, and the deadline destroys the rest.
+// active while it has a stream open. Closing a session sends GOAWAY (NO_ERROR):
+// streams already open finish, the session closes when its last one ends,
+// and the deadline destroys the rest.
 //
-// Node's engine, nghttp2, ignores every new stream from the first GOAWAY it
-// sends on, whatever that GOAWAY's stream id (Node has no binding for
-// nghttp2's shutdown notice, and writing the frame beside nghttp2 aborts the
-// process on TLS). So on Node the first step tells clients to stop and the
-// second reports a stream opened in between as unprocessed (safe to retry);
-// Bun's engine serves it.
+// Where the engine still serves a stream the client opened while a first
+// GOAWAY was in flight (Bun), closing is RFC 9113 §6.8's graceful shutdown in
+// two steps: GOAWAY with the largest stream id, then, one PING round trip
+// later (when every such stream has arrived), the graceful close, whose
+// GOAWAY carries the real last stream id. Node's engine, nghttp2, ignores
+// every new stream from the first GOAWAY it sends on, whatever its stream id
+// (Node has no binding for nghttp2's shutdown notice, and writing the frame
+// beside nghttp2 aborts the process on TLS), and Deno's node:http2 does the
+// same (measured): there the first step would gain nothing and cost a PING
+// wait, up to PING_ACK_WAIT_MS with Node's own client, which stops reading
+// once it got a GOAWAY. So they get one GOAWAY, with the real last stream id;
+// a stream that crossed it is reported unprocessed, safe to retry.
 
 
 /** The error code of a graceful GOAWAY. */
@@ -2164,7 +2166,7 @@ const PING_ACK_WAIT_MS = 1_000;
 
 /** What the serving needs of the sessions of one server. */
 interface Http2Sessions {
-  /** The two-step GOAWAY to every session: each closes once its last stream ends. */
+  /** GOAWAY to every session: each closes once its last stream ends. */
   goAway(): void;
   /** Destroys every session still open (the deadline passed). */
   destroyAll(): void;
@@ -2200,18 +2202,26 @@ function goAwayInTwoSteps(session: http2.ServerHttp2Session): void {
   });
 }
 
-/** Tracks the sessions `server` opens from now on, in `tracker`. */
-function _trackSessions(server: http2.Http2Server, tracker: Tracker): Http2Sessions {
+/**
+ * Tracks the sessions `server` opens from now on, in `tracker`; `twoSteps`
+ * where the engine serves a stream that crossed a first GOAWAY (see above).
+ */
+function _trackSessions(
+  server: http2.Http2Server,
+  tracker: Tracker,
+  twoSteps: boolean,
+): Http2Sessions {
   const sessions = new Map<http2.ServerHttp2Session, () => void>();
   server.on("session", (session: http2.ServerHttp2Session) => {
     let closing = false;
     const close = (): void => {
       if (closing) return;
       closing = true;
-      goAwayInTwoSteps(session);
+      if (twoSteps) goAwayInTwoSteps(session);
+      else if (!session.closed && !session.destroyed) session.close();
     };
     sessions.set(session, close);
-    // Closing an idle session (drain) goes the same two steps.
+    // Closing an idle session (drain) goes the same way.
     const conn = tracker.track({ close });
     let open = 0;
     const streamClosed = (): void => {
@@ -2765,18 +2775,20 @@ function stopAccepting(server: net.Server, isTls: boolean, h2: boolean): void {
 /**
  * Tracks the connections of `candidate`, a node:http, node:https, node:http2
  * or node:net server not yet listening (checked by the options), and listens
- * on it.
+ * on it. `http2GoAwayInTwoSteps` where the runtime's HTTP/2 engine serves a
+ * stream that crossed a first GOAWAY (Bun; see http2_sessions.ts).
  */
 async function _serveNodeServer(
   server: unknown,
   options: NodeServerServeOptions,
+  http2GoAwayInTwoSteps = false,
 ): Promise<Serving> {
   const candidate = server as net.Server;
   const { shutdown } = options;
   const tracker = _trackerFor(shutdown);
   const h2 = isHttp2Server(candidate);
   const http = h2 || isHttpServer(candidate);
-  const sessions = h2 ? _trackSessions(candidate, tracker) : undefined;
+  const sessions = h2 ? _trackSessions(candidate, tracker, http2GoAwayInTwoSteps) : undefined;
   const isTls = candidate instanceof tls.Server;
   const closeHandshakes = isTls ? _trackHandshakes(candidate) : undefined;
 
@@ -4777,7 +4789,9 @@ const _bunShim: Shim = {
   listenTcp: _listenBunTcp,
   serveHttp: _serveBunHttp,
   // Bun's node:http reports a connection only with the client's first byte,
-  // so connections that never send anything are not seen (see README).
-  serveNodeServer: _serveNodeServer,
+  // so connections that never send anything are not seen (see README). Its
+  // HTTP/2 engine serves a stream that crossed a first GOAWAY, so sessions
+  // get the two-step GOAWAY.
+  serveNodeServer: (server, options) => _serveNodeServer(server, options, true),
   onSignal: _onProcessSignal,
 };

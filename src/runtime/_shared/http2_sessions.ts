@@ -1,18 +1,20 @@
 // HTTP/2 sessions of a node:http2 server as tracked connections: a session is
-// active while it has a stream open. Closing a session is RFC 9113 §6.8's
-// graceful shutdown in two steps: GOAWAY (NO_ERROR) with the largest stream
-// id, so the client opens no new stream but one already on its way is still
-// served; then, one PING round trip later (when every such stream has
-// arrived), Node's own graceful close, whose GOAWAY carries the real last
-// stream id. Streams already open finish, the session closes when its last
-// one ends, and the deadline destroys the rest.
+// active while it has a stream open. Closing a session sends GOAWAY (NO_ERROR):
+// streams already open finish, the session closes when its last one ends,
+// and the deadline destroys the rest.
 //
-// Node's engine, nghttp2, ignores every new stream from the first GOAWAY it
-// sends on, whatever that GOAWAY's stream id (Node has no binding for
-// nghttp2's shutdown notice, and writing the frame beside nghttp2 aborts the
-// process on TLS). So on Node the first step tells clients to stop and the
-// second reports a stream opened in between as unprocessed (safe to retry);
-// Bun's engine serves it.
+// Where the engine still serves a stream the client opened while a first
+// GOAWAY was in flight (Bun), closing is RFC 9113 §6.8's graceful shutdown in
+// two steps: GOAWAY with the largest stream id, then, one PING round trip
+// later (when every such stream has arrived), the graceful close, whose
+// GOAWAY carries the real last stream id. Node's engine, nghttp2, ignores
+// every new stream from the first GOAWAY it sends on, whatever its stream id
+// (Node has no binding for nghttp2's shutdown notice, and writing the frame
+// beside nghttp2 aborts the process on TLS), and Deno's node:http2 does the
+// same (measured): there the first step would gain nothing and cost a PING
+// wait, up to PING_ACK_WAIT_MS with Node's own client, which stops reading
+// once it got a GOAWAY. So they get one GOAWAY, with the real last stream id;
+// a stream that crossed it is reported unprocessed, safe to retry.
 
 import type http2 from "node:http2";
 import type { Tracker } from "../../tracker.ts";
@@ -31,7 +33,7 @@ const PING_ACK_WAIT_MS = 1_000;
 
 /** What the serving needs of the sessions of one server. */
 export interface Http2Sessions {
-  /** The two-step GOAWAY to every session: each closes once its last stream ends. */
+  /** GOAWAY to every session: each closes once its last stream ends. */
   goAway(): void;
   /** Destroys every session still open (the deadline passed). */
   destroyAll(): void;
@@ -67,18 +69,26 @@ function goAwayInTwoSteps(session: http2.ServerHttp2Session): void {
   });
 }
 
-/** Tracks the sessions `server` opens from now on, in `tracker`. */
-export function _trackSessions(server: http2.Http2Server, tracker: Tracker): Http2Sessions {
+/**
+ * Tracks the sessions `server` opens from now on, in `tracker`; `twoSteps`
+ * where the engine serves a stream that crossed a first GOAWAY (see above).
+ */
+export function _trackSessions(
+  server: http2.Http2Server,
+  tracker: Tracker,
+  twoSteps: boolean,
+): Http2Sessions {
   const sessions = new Map<http2.ServerHttp2Session, () => void>();
   server.on("session", (session: http2.ServerHttp2Session) => {
     let closing = false;
     const close = (): void => {
       if (closing) return;
       closing = true;
-      goAwayInTwoSteps(session);
+      if (twoSteps) goAwayInTwoSteps(session);
+      else if (!session.closed && !session.destroyed) session.close();
     };
     sessions.set(session, close);
-    // Closing an idle session (drain) goes the same two steps.
+    // Closing an idle session (drain) goes the same way.
     const conn = tracker.track({ close });
     let open = 0;
     const streamClosed = (): void => {

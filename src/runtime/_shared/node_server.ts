@@ -211,18 +211,20 @@ function stopAccepting(server: net.Server, isTls: boolean, h2: boolean): void {
 /**
  * Tracks the connections of `candidate`, a node:http, node:https, node:http2
  * or node:net server not yet listening (checked by the options), and listens
- * on it.
+ * on it. `http2GoAwayInTwoSteps` where the runtime's HTTP/2 engine serves a
+ * stream that crossed a first GOAWAY (Bun; see http2_sessions.ts).
  */
 export async function _serveNodeServer(
   server: unknown,
   options: NodeServerServeOptions,
+  http2GoAwayInTwoSteps = false,
 ): Promise<Serving> {
   const candidate = server as net.Server;
   const { shutdown } = options;
   const tracker = _trackerFor(shutdown);
   const h2 = isHttp2Server(candidate);
   const http = h2 || isHttpServer(candidate);
-  const sessions = h2 ? _trackSessions(candidate, tracker) : undefined;
+  const sessions = h2 ? _trackSessions(candidate, tracker, http2GoAwayInTwoSteps) : undefined;
   const isTls = candidate instanceof tls.Server;
   const closeHandshakes = isTls ? _trackHandshakes(candidate) : undefined;
 

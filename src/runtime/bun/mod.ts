@@ -13,7 +13,9 @@ export const _bunShim: Shim = {
   listenTcp: _listenBunTcp,
   serveHttp: _serveBunHttp,
   // Bun's node:http reports a connection only with the client's first byte,
-  // so connections that never send anything are not seen (see README).
-  serveNodeServer: _serveNodeServer,
+  // so connections that never send anything are not seen (see README). Its
+  // HTTP/2 engine serves a stream that crossed a first GOAWAY, so sessions
+  // get the two-step GOAWAY.
+  serveNodeServer: (server, options) => _serveNodeServer(server, options, true),
   onSignal: _onProcessSignal,
 };
