@@ -164,8 +164,10 @@ for (const leaves of ["before", "during"] as const) {
       client.on("error", () => {});
       const closed = new Promise((resolve) => client.once("close", resolve));
       await started.reach(1);
+      // A reset: a client that only half-closes (FIN) may still be waiting
+      // for its answer, and Node's fetch adapter keeps serving it.
       const leave = async (): Promise<void> => {
-        client.destroy();
+        client.resetAndDestroy();
         await closed;
       };
       if (leaves === "before") await leave();
