@@ -3992,7 +3992,11 @@ function _serveDenoHttp(options: HttpServeOptions): Promise<Serving> {
    * then completes (its legacy abort-on-success), see docs/runtimes.md.
    */
   const dropWhenClientLeaves = (entry: InFlight): void => {
-    const signal = entry.unanswered!.signal;
+    const request = entry.unanswered!;
+    // An upgrade's signal also aborts when its handler upgrades (Deno takes
+    // the connection over), before the 101 is returned: not a client leaving.
+    if (request.headers.has("upgrade")) return;
+    const signal = request.signal;
     // Before its handler answered, only its client leaving aborts it.
     const left = (): void => {
       if (entry.unanswered === undefined || !inFlight.delete(entry)) return;
