@@ -2749,11 +2749,11 @@ function interceptStreams(server: http2.Http2Server, health: HealthCheck): void 
  * interval, which would otherwise keep the server reachable for good. Bun's
  * node:http server is no net.Server, and its close() closes them itself.
  */
-function stopAccepting(server: net.Server, isTls: boolean, h2: boolean): void {
+function stopAccepting(server: net.Server, h2: boolean): void {
   if (h2) {
-    // HTTP/2 sessions get their two-step GOAWAY from http2_sessions.ts: an
-    // HTTP/2 server's own close (Node 24+, Bun) would send every session its
-    // final GOAWAY at once, before the first step.
+    // HTTP/2 sessions get their GOAWAY from http2_sessions.ts, in one place:
+    // an HTTP/2 server's own close (Node 24+, Bun) would send every session
+    // a GOAWAY of its own at once (on Bun, before the first of two steps).
     net.Server.prototype.close.call(server);
     return;
   }
@@ -2845,7 +2845,7 @@ async function _serveNodeServer(
     tracker,
     () => {
       sockets.settle();
-      stopAccepting(candidate, isTls, h2);
+      stopAccepting(candidate, h2);
       closeHandshakes?.();
       sessions?.goAway();
     },
