@@ -404,19 +404,31 @@ test("http: a connection that never sends a request is closed at listener close"
  * the middle; counts completed requests, connections refused or reset before
  * a request was read, requests sent on a kept-alive socket as the server
  * closed it (the HTTP/1.1 race; they never reached a handler), and other
- * failures.
+ * failures. `mode` "server" serves the same app from a node:http server.
  */
-async function loadWithShutdown(t: TestContext, drainDelay: number) {
+async function loadWithShutdown(t: TestContext, drainDelay: number, mode: "fetch" | "server") {
   const handled = new Set<string>();
-  const server = await serve(t, {
-    drainDelay,
-    async fetch(request) {
-      const id = request.headers.get("x-id")!;
-      handled.add(id);
-      await new Promise((resolve) => setTimeout(resolve, 2));
-      return new Response(`done ${id}`);
-    },
-  });
+  const server = mode === "fetch"
+    ? await serve(t, {
+      drainDelay,
+      async fetch(request) {
+        const id = request.headers.get("x-id")!;
+        handled.add(id);
+        await new Promise((resolve) => setTimeout(resolve, 2));
+        return new Response(`done ${id}`);
+      },
+    })
+    : await serveAndShutdown({
+      hostname: "127.0.0.1",
+      signals: false,
+      drainDelay,
+      server: http.createServer((request, response) => {
+        const id = String(request.headers["x-id"]);
+        handled.add(id);
+        setTimeout(() => response.end(`done ${id}`), 2);
+      }),
+    });
+  if (mode === "server") t.cleanup(() => server.close());
   const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
   t.cleanup(() => agent.destroy());
   const outcomes = { completed: 0, refused: 0, race: 0, failed: 0 };
@@ -454,9 +466,9 @@ async function loadWithShutdown(t: TestContext, drainDelay: number) {
   const result = await server.shutdown(5_000);
   await Promise.all(loops);
   console.log(
-    `     load on ${runtime}, drainDelay ${drainDelay}: ${JSON.stringify(outcomes)}, shutdown ${
-      JSON.stringify(result)
-    }`,
+    `     load on ${runtime} ${mode}, drainDelay ${drainDelay}: ${
+      JSON.stringify(outcomes)
+    }, shutdown ${JSON.stringify(result)}`,
   );
   for (const id of handled) {
     assert.ok(completed.has(id), `request ${id} reached a handler but got no response`);
@@ -466,16 +478,33 @@ async function loadWithShutdown(t: TestContext, drainDelay: number) {
   return outcomes;
 }
 
-test("http: no accepted request is dropped under keep-alive load with shutdown mid-way", async (t) => {
-  await loadWithShutdown(t, 0);
-});
+// Bun closes idle keep-alive connections itself as its listener closes
+// (Bun.serve's stop(), its node:http server's close()): a request sent on one
+// at that moment is lost, unexecuted (measured: 2-8 a shutdown).
+const bunClosesIdle = (mode: "fetch" | "server") =>
+  runtime === "bun" && `Bun closes idle keep-alive connections itself (${mode} mode)`;
 
-test("http: with drainDelay, Connection: close retires keep-alive sockets before the close", async (t) => {
-  const outcomes = await loadWithShutdown(t, 200);
-  // Clients saw Connection: close on every response for 200 ms and retired
-  // their sockets themselves, so none was closed under a request in flight.
-  assert.equal(outcomes.race, 0);
-});
+for (const mode of ["fetch", "server"] as const) {
+  test(
+    `http (${mode}): no request sent during shutdown is lost under keep-alive load, drainDelay 0`,
+    async (t) => {
+      const outcomes = await loadWithShutdown(t, 0, mode);
+      // A request on an idle kept-alive connection within its idle grace is
+      // answered with Connection: close, not reset (closed idle only once quiet).
+      if (!bunClosesIdle(mode)) assert.equal(outcomes.race, 0);
+    },
+  );
+
+  test(
+    `http (${mode}): with drainDelay, Connection: close retires keep-alive sockets before the close`,
+    async (t) => {
+      const outcomes = await loadWithShutdown(t, 200, mode);
+      // Clients saw Connection: close on every response for 200 ms and retired
+      // their sockets themselves, so none was closed under a request in flight.
+      assert.equal(outcomes.race, 0);
+    },
+  );
+}
 
 test("http: a handler that settles after the deadline forced it throws nothing; exit 0", async (t) => {
   const child = new Child(fixture("late_handler"));
