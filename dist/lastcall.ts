@@ -1113,6 +1113,8 @@ interface HttpServeOptions {
   tls: TlsCertificate | undefined;
   /** Aborts when shutdown begins: from then on every response carries `Connection: close`. */
   shutdown: AbortSignal;
+  /** How long a new or idle connection must have been quiet before draining closes it, in ms. */
+  idleGrace: number;
   handler: HttpHandler;
 }
 
@@ -2003,12 +2005,12 @@ async function listen(
   resolved: ResolvedOptions,
   shutdown: AbortSignal,
 ): Promise<Serving> {
-  const { hostname, port, tls } = resolved;
+  const { hostname, port, tls, idleGrace } = resolved;
   try {
     if (resolved.mode === "connection") return await _serveTcp(shim, resolved, shutdown);
     if (resolved.mode === "fetch") {
       const handler = _httpHandler(resolved, shutdown);
-      return await shim.serveHttp({ hostname, port, tls, handler, shutdown });
+      return await shim.serveHttp({ hostname, port, tls, handler, shutdown, idleGrace });
     }
     if (shim.serveNodeServer === undefined) {
       throw new TypeError(
@@ -2018,7 +2020,13 @@ async function listen(
     const health = resolved.health === undefined
       ? undefined
       : _healthCheck(resolved.health, shutdown);
-    return await shim.serveNodeServer(resolved.server, { hostname, port, shutdown, health });
+    return await shim.serveNodeServer(resolved.server, {
+      hostname,
+      port,
+      shutdown,
+      health,
+      idleGrace,
+    });
   } catch (error) {
     if (error instanceof Error && error.message.startsWith("Cannot serve")) throw error;
     // The runtime's own error, named the same way everywhere: the address, and
@@ -2044,6 +2052,80 @@ function _plainHostname(hostname: string | undefined): string {
   return hostname.startsWith(IPV4_MAPPED) && hostname.includes(".")
     ? hostname.slice(IPV4_MAPPED.length)
     : hostname;
+}
+
+// ---- src/runtime/_shared/grace_queue.ts ----
+
+// The connections draining leaves open for the rest of their idle grace, each
+// until its own time: one timer for all of them, however many (10,000 idle
+// connections must not cost 10,000 timers), fired at the earliest time due.
+// The timer never keeps the process alive: the open sockets do, and once
+// they are gone nothing is left to wait for.
+
+
+interface Due<T> {
+  readonly item: T;
+  readonly until: number;
+}
+
+/** Calls `expire` with each item once its time (epoch ms) has come, in time order, from one timer. */
+class GraceQueue<T> {
+  readonly #expire: (item: T) => void;
+  #due: Due<T>[] = [];
+  /** The first item not yet expired. */
+  #next = 0;
+  /** False once an item was added out of time order; sorted again when the timer fires. */
+  #sorted = true;
+  #cancelTimer: (() => void) | undefined;
+  #timerAt = Infinity;
+
+  constructor(expire: (item: T) => void) {
+    this.#expire = expire;
+  }
+
+  /** Expires `item` at `until`. */
+  add(item: T, until: number): void {
+    const due = this.#due;
+    const last = due[due.length - 1];
+    if (last !== undefined && until < last.until) this.#sorted = false;
+    due.push({ item, until });
+    if (until < this.#timerAt) this.#schedule(until);
+  }
+
+  /** Takes every item not yet expired, none of them expired (the deadline closes them). */
+  takeAll(): T[] {
+    this.#cancelTimer?.();
+    this.#timerAt = Infinity;
+    const rest = this.#due.slice(this.#next).map((due) => due.item);
+    this.#due = [];
+    this.#next = 0;
+    return rest;
+  }
+
+  #schedule(at: number): void {
+    this.#cancelTimer?.();
+    this.#timerAt = at;
+    this.#cancelTimer = _callAt(at, this.#fire);
+  }
+
+  readonly #fire = (): void => {
+    this.#timerAt = Infinity;
+    if (!this.#sorted) {
+      this.#due = this.#due.slice(this.#next).sort((a, b) => a.until - b.until);
+      this.#next = 0;
+      this.#sorted = true;
+    }
+    const due = this.#due;
+    const now = Date.now();
+    while (this.#next < due.length && due[this.#next]!.until <= now) {
+      this.#expire(due[this.#next++]!.item);
+    }
+    if (this.#next < due.length) this.#schedule(due[this.#next]!.until);
+    else {
+      this.#due = [];
+      this.#next = 0;
+    }
+  };
 }
 
 // ---- src/runtime/_shared/http2_sessions.ts ----
@@ -2103,6 +2185,23 @@ function _trackSessions(server: http2.Http2Server, tracker: Tracker): Http2Sessi
 // Even then, a socket idle when shutdown began is watched only if it gets a
 // request: closing it is lastcall's own doing, reported as it happens, so
 // 10,000 idle sockets cost no listener and no close event to wait for.
+//
+// A connection closed behind its last reply (Node's own close after a
+// `Connection: close` response, or lastcall's once its response ends) closes
+// like a TCP one: FIN after the last byte, then the bytes the client still
+// sends (a request body the handler never read) are read and discarded until
+// it closes or the linger passes. Destroying it at once would leave them
+// unread, and the kernel would answer with a reset that can destroy the reply
+// before the client reads it (Go's closeWriteAndWait does the same).
+//
+// A new or idle connection gets the TCP mode's idle grace when draining
+// closes it: one quiet for `idleGrace` closes at once; one quiet for less
+// (a client may be sending a request right now, as nginx does on a fresh
+// upstream connection) stays open until it has been quiet that long, or
+// until the answer to its next request, whichever comes first. Quiet means
+// since it was accepted or its last response ended; a connection that has
+// sent part of its first request is not quiet, and one that has not
+// completed a request within the grace is closed (slowloris stays bounded).
 
 
 const kState = Symbol("lastcall.socket");
@@ -2110,25 +2209,42 @@ const kState = Symbol("lastcall.socket");
 /** The fewest sockets kept before the first sweep. */
 const FIRST_SWEEP_AT = 256;
 
+/** How long a connection closed behind its last reply reads and discards before it is destroyed. */
+const REPLY_LINGER_MS = 1_000;
+
+/**
+ * A socket the Tracker asked to close while tracking it (it was handed over
+ * while draining), before its state had a TrackedConn to report through.
+ */
+let closeAskedWhileTracking: SocketState | undefined;
+
 /**
  * What lastcall keeps per socket, on the socket itself. It is also the
- * socket's handle in the Tracker: closing it closes the socket fully, as
- * Node's own closeIdleConnections and Go do, so Node's parser reads nothing
- * more and a request racing in never reaches a handler (the client sees the
- * close and may retry). The last response is already with the kernel, which
- * still delivers it; with nothing unread the peer sees FIN.
+ * socket's handle in the Tracker: closing an idle one closes the socket
+ * fully, as Node's own closeIdleConnections and Go do, so Node's parser reads
+ * nothing more and a request racing in never reaches a handler (the client
+ * sees the close and may retry); closing one behind its reply lingers (see
+ * above).
  */
 class SocketState {
   readonly socket: net.Socket;
+  readonly owner: NodeSockets;
   conn!: TrackedConn;
   inFlight = 0;
   /** The connection's latest response: the one that carries `Connection: close` in shutdown. */
   last: http.ServerResponse | undefined;
   /** Its close is reported by a listener (else by close() itself). */
   watched = false;
+  /** True while the end of a response asks the Tracker to close the connection behind it. */
+  answering = false;
+  /** Since when the connection has been quiet: accepted, or its last response ended (epoch ms). */
+  quietSince: number = Date.now();
+  /** Draining left it open for the rest of its idle grace. */
+  graced = false;
 
-  constructor(socket: net.Socket) {
+  constructor(socket: net.Socket, owner: NodeSockets) {
     this.socket = socket;
+    this.owner = owner;
   }
 
   /** Reports the socket's close from now on, whoever closes it. */
@@ -2138,17 +2254,46 @@ class SocketState {
     this.socket.on("close", onSocketClose);
   }
 
+  /**
+   * Called by the Tracker: for a new or idle connection when draining
+   * reaches it (after its idle grace), for one behind its reply, and for a
+   * busy one at the deadline.
+   */
   close(): void {
-    const socket = this.socket;
-    // TLS: close_notify first, then the close, so the client reads a clean end
-    // rather than a truncation; a request racing in meanwhile is not run
-    // (interceptRequests). A second call (the deadline) closes it now.
-    if ((socket as tls.TLSSocket).encrypted && !socket.writableEnded) {
-      this.watch();
-      socket.end(() => socket.destroy());
+    if ((this.conn as TrackedConn | undefined) === undefined) {
+      closeAskedWhileTracking = this;
       return;
     }
-    socket.destroy();
+    const socket = this.socket;
+    if (!socket.destroyed) {
+      // Ending already (behind its reply, or a TLS close_notify): the linger
+      // or the deadline (NodeSockets.destroyAll) ends it.
+      if (socket.writableEnded) return;
+      if (this.answering) return this.owner.linger(this);
+      if (this.conn.state !== "active") {
+        if (!this.graced && this.owner.grace(this)) return;
+        return this.closeQuiet();
+      }
+      socket.destroy();
+    }
+    if (!this.watched) this.conn.closed();
+  }
+
+  /** Closes a new or idle connection now; one busy again is closed behind its answer instead. */
+  closeQuiet(): void {
+    const socket = this.socket;
+    if (!socket.destroyed) {
+      if (socket.writableEnded || this.conn.state === "active") return;
+      // TLS: close_notify first, then the close, so the client reads a clean
+      // end rather than a truncation; a request racing in meanwhile is not
+      // run (interceptRequests).
+      if ((socket as tls.TLSSocket).encrypted) {
+        this.owner.ending(this);
+        socket.end(() => socket.destroy());
+        return;
+      }
+      socket.destroy();
+    }
     if (!this.watched) this.conn.closed();
   }
 }
@@ -2157,7 +2302,21 @@ type StatefulSocket = net.Socket & { [kState]?: SocketState };
 
 // Shared by every socket: `this` is the emitter, so no closure per connection.
 function onSocketClose(this: StatefulSocket): void {
-  this[kState]?.conn.closed();
+  const state = this[kState];
+  if (state === undefined) return;
+  state.owner.ended(state);
+  state.conn.closed();
+}
+
+/**
+ * Node's http server calls `destroySoon` behind a response sent with
+ * `Connection: close`; on the sockets lastcall closes that way it lingers
+ * instead. Shared by every socket: `this` is the socket.
+ */
+function lingerSoon(this: StatefulSocket): void {
+  const state = this[kState];
+  if (state === undefined) this.end();
+  else state.owner.linger(state);
 }
 
 /** The state lastcall keeps for `socket`, if it tracks it. */
@@ -2168,18 +2327,27 @@ function _stateOf(socket: net.Socket): SocketState | undefined {
 /** The tracked sockets of one server. */
 class NodeSockets {
   readonly #tracker: Tracker;
+  readonly #idleGrace: number;
   readonly #states = new Set<SocketState>();
+  readonly #graced = new GraceQueue<SocketState>((state) => state.closeQuiet());
+  /** Sockets ending (lingering, or sending close_notify), each with its linger timer if any. */
+  readonly #ending = new Map<SocketState, ReturnType<typeof setTimeout> | undefined>();
   #sweepAt = FIRST_SWEEP_AT;
   #watching = false;
 
-  constructor(tracker: Tracker) {
+  constructor(tracker: Tracker, idleGrace: number) {
     this.#tracker = tracker;
+    this.#idleGrace = idleGrace;
   }
 
   /** Tracks a socket just accepted. */
   add(socket: net.Socket): SocketState {
-    const state = new SocketState(socket);
+    const state = new SocketState(socket, this);
     state.conn = this.#tracker.track(state);
+    if (closeAskedWhileTracking === state) {
+      closeAskedWhileTracking = undefined;
+      state.close();
+    }
     (socket as StatefulSocket)[kState] = state;
     if (this.#watching) state.watch();
     else {
@@ -2219,6 +2387,61 @@ class NodeSockets {
       if (!state.watched && state.socket.destroyed) state.conn.closed();
     }
     this.#states.clear();
+  }
+
+  /** From now on, Node's close behind a `Connection: close` response lingers. */
+  lingerOnClose(state: SocketState): void {
+    (state.socket as StatefulSocket).destroySoon = lingerSoon;
+  }
+
+  /**
+   * Closes the connection behind its last reply: FIN once everything written
+   * is with the kernel, then read and discard until the peer closes (Node
+   * destroys the socket once both sides ended) or the linger passes.
+   */
+  linger(state: SocketState): void {
+    const socket = state.socket;
+    if (socket.destroyed || this.#ending.has(state)) return;
+    this.ending(state);
+    this.#ending.set(state, setTimeout(() => socket.destroy(), REPLY_LINGER_MS));
+    socket.end();
+    // Node's parser reads on (a body no handler read was dumped): keep it reading.
+    socket.resume();
+  }
+
+  /** `state` is ending: its close is reported, and the deadline destroys it. */
+  ending(state: SocketState): void {
+    state.watch();
+    if (!this.#ending.has(state)) this.#ending.set(state, undefined);
+  }
+
+  /** `state`'s socket closed. */
+  ended(state: SocketState): void {
+    if (this.#ending.size === 0) return;
+    clearTimeout(this.#ending.get(state));
+    this.#ending.delete(state);
+  }
+
+  /**
+   * Draining reached a new or idle connection: true when it stays open for
+   * the rest of its idle grace (then closed by closeQuiet), false when it has
+   * been quiet long enough to close now.
+   */
+  grace(state: SocketState): boolean {
+    const now = Date.now();
+    // Part of a first request has arrived: not quiet, whenever it came.
+    const sending = state.conn.state === "new" && state.socket.bytesRead > 0;
+    const until = (sending ? now : state.quietSince) + this.#idleGrace;
+    if (until <= now) return false;
+    state.graced = true;
+    this.#graced.add(state, until);
+    return true;
+  }
+
+  /** The deadline: destroys every socket still ending or in its idle grace. */
+  destroyAll(): void {
+    for (const state of [...this.#ending.keys()]) state.socket.destroy();
+    for (const state of this.#graced.takeAll()) state.socket.destroy();
   }
 
   /** Drops the sockets that closed (before shutdown began: counted nowhere). */
@@ -2332,7 +2555,13 @@ function responseEnded(response: http.ServerResponse): void {
   const state = _stateOf(response.req.socket);
   if (state === undefined) return;
   if (state.last === response) state.last = undefined;
-  if (--state.inFlight === 0) state.conn.idle();
+  if (--state.inFlight === 0) {
+    state.quietSince = Date.now();
+    // While draining, the Tracker closes the connection now: behind this reply.
+    state.answering = true;
+    state.conn.idle();
+    state.answering = false;
+  }
 }
 
 function isHttpServer(server: net.Server): server is http.Server {
@@ -2370,6 +2599,7 @@ function closeBehindLast(state: SocketState, response: http.ServerResponse): voi
     previous.removeHeader("connection");
   }
   if (!response.headersSent) response.setHeader("connection", "close");
+  state.owner.lingerOnClose(state);
 }
 
 /**
@@ -2432,6 +2662,36 @@ function interceptStreams(server: http2.Http2Server, health: HealthCheck): void 
 }
 
 /**
+ * Closes the listener only: node:http's own close() would also destroy the
+ * idle connections at once (with no close_notify on TLS), before the drain
+ * closes them after their idle grace. It is still called, with that part
+ * switched off, since it also stops node:http's unref'd connection-checking
+ * interval, which would otherwise keep the server reachable for good. Bun's
+ * node:http server is no net.Server, and its close() closes them itself.
+ */
+function stopAccepting(server: net.Server, isTls: boolean, h2: boolean): void {
+  if (h2) {
+    // HTTP/2 sessions get their GOAWAY from http2_sessions.ts.
+    if (isTls) net.Server.prototype.close.call(server);
+    else server.close();
+    return;
+  }
+  const httpServer = server as Partial<http.Server>;
+  if (!(server instanceof net.Server) || typeof httpServer.closeIdleConnections !== "function") {
+    server.close();
+    return;
+  }
+  const own = Object.getOwnPropertyDescriptor(server, "closeIdleConnections");
+  httpServer.closeIdleConnections = () => {};
+  try {
+    server.close();
+  } finally {
+    if (own === undefined) delete httpServer.closeIdleConnections;
+    else Object.defineProperty(server, "closeIdleConnections", own);
+  }
+}
+
+/**
  * Tracks the connections of `candidate`, a node:http, node:https, node:http2
  * or node:net server not yet listening (checked by the options), and listens
  * on it.
@@ -2452,7 +2712,7 @@ async function _serveNodeServer(
   // TLS servers hand requests the TLS socket, so that is the one tracked.
   // HTTP/2 connections are tracked as sessions (h2c ones all are).
   const connectionEvent = isTls ? "secureConnection" : "connection";
-  const sockets = new NodeSockets(tracker);
+  const sockets = new NodeSockets(tracker, options.idleGrace);
   if (!h2 || isTls) {
     candidate.on(connectionEvent, (socket: net.Socket) => {
       if ((socket as tls.TLSSocket).alpnProtocol === "h2") return;
@@ -2501,16 +2761,15 @@ async function _serveNodeServer(
     { hostname: address.address, port: address.port },
     tracker,
     () => {
-      // A TLS server only stops accepting here: its HTTP close would destroy
-      // the idle connections at once, with no close_notify, before the
-      // drain closes them cleanly.
       sockets.settle();
-      if (isTls) net.Server.prototype.close.call(candidate);
-      else candidate.close();
+      stopAccepting(candidate, isTls, h2);
       closeHandshakes?.();
       sessions?.goAway();
     },
-    sessions?.destroyAll,
+    () => {
+      sockets.destroyAll();
+      sessions?.destroyAll();
+    },
   );
 }
 
@@ -2971,16 +3230,27 @@ class _NodeRequest {
     return this.#headers ??= toHeaders(this.#incoming.rawHeaders);
   }
 
-  /** Aborts when the client goes away before the response is complete. */
+  /**
+   * Aborts when the client goes away before the response is complete: its
+   * connection closes, or (HTTP/1) it half-closes, as Go's request context
+   * does; a response written after that still goes out.
+   */
   get signal(): AbortSignal {
     if (this.#controller === undefined) {
       const controller = new AbortController();
       const outgoing = this.#outgoing;
-      const onClose = () => {
+      const socket = this.#incoming.httpVersionMajor === 2 ? undefined : this.#incoming.socket;
+      const onGone = () => {
         if (!outgoing.writableFinished) controller.abort();
       };
-      if (_streamState(outgoing).closed) onClose();
-      else outgoing.once("close", onClose);
+      if (_streamState(outgoing).closed || socket?.readableEnded) onGone();
+      else {
+        socket?.once("end", onGone);
+        outgoing.once("close", () => {
+          socket?.off("end", onGone);
+          onGone();
+        });
+      }
       this.#controller = controller;
     }
     return this.#controller.signal;
@@ -3058,6 +3328,19 @@ async function writeRest(
   if (!state.destroyed) outgoing.end();
 }
 
+/** Ends a streamed response when its client half-closes; returns the remover. */
+function cutOnClientEnd(outgoing: http.ServerResponse): (() => void) | undefined {
+  // The server is half-open so that a late answer still reaches a client that
+  // sent FIN after its request, streamed or not; a FIN while a body streams
+  // means the client left, as it did before (Go cancels the request's context
+  // on it), and an endless stream must not outlive it.
+  const socket = outgoing.req.httpVersionMajor === 2 ? undefined : outgoing.socket;
+  if (socket == null || socket.readableEnded) return undefined;
+  const cut = (): void => void outgoing.destroy();
+  socket.once("end", cut);
+  return () => socket.off("end", cut);
+}
+
 /**
  * Writes the head and the body. A body that is complete once its first chunk
  * is read (a string, bytes, JSON: most responses) goes out as one write with
@@ -3078,6 +3361,7 @@ async function writeHeadAndBody(
     if (!outgoing.writableFinished) reader.cancel().catch(() => {});
   };
   const state = _streamState(outgoing);
+  let stopCutting: (() => void) | undefined;
   try {
     const first = await reader.read();
     if (first.done) {
@@ -3089,6 +3373,7 @@ async function writeHeadAndBody(
       if (sent) return;
       sent = true;
       outgoing.writeHead(status, statusText, headers).write(first.value);
+      stopCutting = cutOnClientEnd(outgoing);
     };
     process.nextTick(send);
     const second = reader.read();
@@ -3111,6 +3396,7 @@ async function writeHeadAndBody(
     // The body failed mid-stream: cut the response so the client sees it incomplete.
     outgoing.destroy(error as Error);
   } finally {
+    stopCutting?.();
     (outgoing as ClosableResponse)[ON_RESPONSE_CLOSE] = undefined;
     reader.releaseLock();
   }
@@ -3334,25 +3620,38 @@ function _listenNodeTcp(
 // ALPN), and the fetch adapter on top of them.
 
 
+/** node:http's switch for half-open connections (Deno's Node types lack it). */
+interface HalfOpenSetting {
+  httpAllowHalfOpen?: boolean;
+}
+
 function createServer(
   { tls, handler, shutdown }: HttpServeOptions,
 ): http.Server | http2.Http2SecureServer {
   if (tls === undefined) {
-    return http.createServer(
+    const server = http.createServer(
       { noDelay: true, keepAlive: true },
       _fetchListener(handler, shutdown, "http"),
     );
+    // Half-open: a client that sends its request and then FIN still gets the
+    // answer, however late (node:http would close on the FIN; Node 22-26
+    // offer this only as a property).
+    (server as HalfOpenSetting).httpAllowHalfOpen = true;
+    return server;
   }
   const listener = _fetchListener(handler, shutdown, "https");
   // The listener serves HTTP/1.1 requests and HTTP/2 streams alike (Node's compatibility API).
-  return _loadingCertificate(tls, () =>
+  const server = _loadingCertificate(tls, () =>
     http2.createSecureServer(
-      { ...tls, allowHTTP1: true, noDelay: true, keepAlive: true },
+      { ...tls, allowHTTP1: true, allowHalfOpen: true, noDelay: true, keepAlive: true },
       listener as unknown as (
         request: http2.Http2ServerRequest,
         response: http2.Http2ServerResponse,
       ) => void,
     ));
+  // The same for HTTP/1.1 over TLS: node:http's connection handling reads it here.
+  (server as HalfOpenSetting).httpAllowHalfOpen = true;
+  return server;
 }
 
 function serveNodeHttp(options: HttpServeOptions): Promise<Serving> {

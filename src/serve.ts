@@ -247,12 +247,12 @@ async function listen(
   resolved: ResolvedOptions,
   shutdown: AbortSignal,
 ): Promise<Serving> {
-  const { hostname, port, tls } = resolved;
+  const { hostname, port, tls, idleGrace } = resolved;
   try {
     if (resolved.mode === "connection") return await _serveTcp(shim, resolved, shutdown);
     if (resolved.mode === "fetch") {
       const handler = _httpHandler(resolved, shutdown);
-      return await shim.serveHttp({ hostname, port, tls, handler, shutdown });
+      return await shim.serveHttp({ hostname, port, tls, handler, shutdown, idleGrace });
     }
     if (shim.serveNodeServer === undefined) {
       throw new TypeError(
@@ -262,7 +262,13 @@ async function listen(
     const health = resolved.health === undefined
       ? undefined
       : _healthCheck(resolved.health, shutdown);
-    return await shim.serveNodeServer(resolved.server, { hostname, port, shutdown, health });
+    return await shim.serveNodeServer(resolved.server, {
+      hostname,
+      port,
+      shutdown,
+      health,
+      idleGrace,
+    });
   } catch (error) {
     if (error instanceof Error && error.message.startsWith("Cannot serve")) throw error;
     // The runtime's own error, named the same way everywhere: the address, and

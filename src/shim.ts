@@ -114,6 +114,8 @@ export interface HttpServeOptions {
   tls: TlsCertificate | undefined;
   /** Aborts when shutdown begins: from then on every response carries `Connection: close`. */
   shutdown: AbortSignal;
+  /** How long a new or idle connection must have been quiet before draining closes it, in ms. */
+  idleGrace: number;
   handler: HttpHandler;
 }
 

@@ -556,7 +556,7 @@ test(
   },
 );
 
-test("http: a client trickling its headers is closed at once, its handler never run", async (t) => {
+test("http: a client trickling its headers is closed within idleGrace, its handler never run", async (t) => {
   let handled = 0;
   const server = await serve(t, {
     fetch: () => {

@@ -71,7 +71,13 @@ function responseEnded(response: http.ServerResponse): void {
   const state = _stateOf(response.req.socket);
   if (state === undefined) return;
   if (state.last === response) state.last = undefined;
-  if (--state.inFlight === 0) state.conn.idle();
+  if (--state.inFlight === 0) {
+    state.quietSince = Date.now();
+    // While draining, the Tracker closes the connection now: behind this reply.
+    state.answering = true;
+    state.conn.idle();
+    state.answering = false;
+  }
 }
 
 function isHttpServer(server: net.Server): server is http.Server {
@@ -109,6 +115,7 @@ function closeBehindLast(state: SocketState, response: http.ServerResponse): voi
     previous.removeHeader("connection");
   }
   if (!response.headersSent) response.setHeader("connection", "close");
+  state.owner.lingerOnClose(state);
 }
 
 /**
@@ -171,6 +178,36 @@ function interceptStreams(server: http2.Http2Server, health: HealthCheck): void 
 }
 
 /**
+ * Closes the listener only: node:http's own close() would also destroy the
+ * idle connections at once (with no close_notify on TLS), before the drain
+ * closes them after their idle grace. It is still called, with that part
+ * switched off, since it also stops node:http's unref'd connection-checking
+ * interval, which would otherwise keep the server reachable for good. Bun's
+ * node:http server is no net.Server, and its close() closes them itself.
+ */
+function stopAccepting(server: net.Server, isTls: boolean, h2: boolean): void {
+  if (h2) {
+    // HTTP/2 sessions get their GOAWAY from http2_sessions.ts.
+    if (isTls) net.Server.prototype.close.call(server);
+    else server.close();
+    return;
+  }
+  const httpServer = server as Partial<http.Server>;
+  if (!(server instanceof net.Server) || typeof httpServer.closeIdleConnections !== "function") {
+    server.close();
+    return;
+  }
+  const own = Object.getOwnPropertyDescriptor(server, "closeIdleConnections");
+  httpServer.closeIdleConnections = () => {};
+  try {
+    server.close();
+  } finally {
+    if (own === undefined) delete httpServer.closeIdleConnections;
+    else Object.defineProperty(server, "closeIdleConnections", own);
+  }
+}
+
+/**
  * Tracks the connections of `candidate`, a node:http, node:https, node:http2
  * or node:net server not yet listening (checked by the options), and listens
  * on it.
@@ -191,7 +228,7 @@ export async function _serveNodeServer(
   // TLS servers hand requests the TLS socket, so that is the one tracked.
   // HTTP/2 connections are tracked as sessions (h2c ones all are).
   const connectionEvent = isTls ? "secureConnection" : "connection";
-  const sockets = new NodeSockets(tracker);
+  const sockets = new NodeSockets(tracker, options.idleGrace);
   if (!h2 || isTls) {
     candidate.on(connectionEvent, (socket: net.Socket) => {
       if ((socket as tls.TLSSocket).alpnProtocol === "h2") return;
@@ -240,15 +277,14 @@ export async function _serveNodeServer(
     { hostname: address.address, port: address.port },
     tracker,
     () => {
-      // A TLS server only stops accepting here: its HTTP close would destroy
-      // the idle connections at once, with no close_notify, before the
-      // drain closes them cleanly.
       sockets.settle();
-      if (isTls) net.Server.prototype.close.call(candidate);
-      else candidate.close();
+      stopAccepting(candidate, isTls, h2);
       closeHandshakes?.();
       sessions?.goAway();
     },
-    sessions?.destroyAll,
+    () => {
+      sockets.destroyAll();
+      sessions?.destroyAll();
+    },
   );
 }

@@ -55,6 +55,19 @@ async function writeRest(
   if (!state.destroyed) outgoing.end();
 }
 
+/** Ends a streamed response when its client half-closes; returns the remover. */
+function cutOnClientEnd(outgoing: http.ServerResponse): (() => void) | undefined {
+  // The server is half-open so that a late answer still reaches a client that
+  // sent FIN after its request, streamed or not; a FIN while a body streams
+  // means the client left, as it did before (Go cancels the request's context
+  // on it), and an endless stream must not outlive it.
+  const socket = outgoing.req.httpVersionMajor === 2 ? undefined : outgoing.socket;
+  if (socket == null || socket.readableEnded) return undefined;
+  const cut = (): void => void outgoing.destroy();
+  socket.once("end", cut);
+  return () => socket.off("end", cut);
+}
+
 /**
  * Writes the head and the body. A body that is complete once its first chunk
  * is read (a string, bytes, JSON: most responses) goes out as one write with
@@ -75,6 +88,7 @@ async function writeHeadAndBody(
     if (!outgoing.writableFinished) reader.cancel().catch(() => {});
   };
   const state = _streamState(outgoing);
+  let stopCutting: (() => void) | undefined;
   try {
     const first = await reader.read();
     if (first.done) {
@@ -86,6 +100,7 @@ async function writeHeadAndBody(
       if (sent) return;
       sent = true;
       outgoing.writeHead(status, statusText, headers).write(first.value);
+      stopCutting = cutOnClientEnd(outgoing);
     };
     process.nextTick(send);
     const second = reader.read();
@@ -108,6 +123,7 @@ async function writeHeadAndBody(
     // The body failed mid-stream: cut the response so the client sees it incomplete.
     outgoing.destroy(error as Error);
   } finally {
+    stopCutting?.();
     (outgoing as ClosableResponse)[ON_RESPONSE_CLOSE] = undefined;
     reader.releaseLock();
   }

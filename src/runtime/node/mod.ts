@@ -10,25 +10,38 @@ import { _onProcessSignal } from "../_shared/process_signal.ts";
 import { _fetchListener } from "./fetch.ts";
 import { _listenNodeTcp } from "./socket.ts";
 
+/** node:http's switch for half-open connections (Deno's Node types lack it). */
+interface HalfOpenSetting {
+  httpAllowHalfOpen?: boolean;
+}
+
 function createServer(
   { tls, handler, shutdown }: HttpServeOptions,
 ): http.Server | http2.Http2SecureServer {
   if (tls === undefined) {
-    return http.createServer(
+    const server = http.createServer(
       { noDelay: true, keepAlive: true },
       _fetchListener(handler, shutdown, "http"),
     );
+    // Half-open: a client that sends its request and then FIN still gets the
+    // answer, however late (node:http would close on the FIN; Node 22-26
+    // offer this only as a property).
+    (server as HalfOpenSetting).httpAllowHalfOpen = true;
+    return server;
   }
   const listener = _fetchListener(handler, shutdown, "https");
   // The listener serves HTTP/1.1 requests and HTTP/2 streams alike (Node's compatibility API).
-  return _loadingCertificate(tls, () =>
+  const server = _loadingCertificate(tls, () =>
     http2.createSecureServer(
-      { ...tls, allowHTTP1: true, noDelay: true, keepAlive: true },
+      { ...tls, allowHTTP1: true, allowHalfOpen: true, noDelay: true, keepAlive: true },
       listener as unknown as (
         request: http2.Http2ServerRequest,
         response: http2.Http2ServerResponse,
       ) => void,
     ));
+  // The same for HTTP/1.1 over TLS: node:http's connection handling reads it here.
+  (server as HalfOpenSetting).httpAllowHalfOpen = true;
+  return server;
 }
 
 function serveNodeHttp(options: HttpServeOptions): Promise<Serving> {

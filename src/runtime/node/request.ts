@@ -94,16 +94,27 @@ export class _NodeRequest {
     return this.#headers ??= toHeaders(this.#incoming.rawHeaders);
   }
 
-  /** Aborts when the client goes away before the response is complete. */
+  /**
+   * Aborts when the client goes away before the response is complete: its
+   * connection closes, or (HTTP/1) it half-closes, as Go's request context
+   * does; a response written after that still goes out.
+   */
   get signal(): AbortSignal {
     if (this.#controller === undefined) {
       const controller = new AbortController();
       const outgoing = this.#outgoing;
-      const onClose = () => {
+      const socket = this.#incoming.httpVersionMajor === 2 ? undefined : this.#incoming.socket;
+      const onGone = () => {
         if (!outgoing.writableFinished) controller.abort();
       };
-      if (_streamState(outgoing).closed) onClose();
-      else outgoing.once("close", onClose);
+      if (_streamState(outgoing).closed || socket?.readableEnded) onGone();
+      else {
+        socket?.once("end", onGone);
+        outgoing.once("close", () => {
+          socket?.off("end", onGone);
+          onGone();
+        });
+      }
       this.#controller = controller;
     }
     return this.#controller.signal;
