@@ -40,6 +40,11 @@ export interface Front {
   takeOut(slot: Slot, signalled: number): Promise<void>;
   /** After the replacement printed `ready`: puts it back where the orchestrator does so. */
   bringBack(slot: Slot): Promise<void>;
+  /**
+   * A backend in rotation soon gets a request: false where clients keep
+   * their connections to the backends they have (layer 4, as kube-proxy).
+   */
+  readonly spreads: boolean;
 }
 
 export interface FrontKind {
@@ -150,6 +155,7 @@ export const haproxyChecks: FrontKind = {
     return {
       ports,
       process: haproxy,
+      spreads: true,
       async takeOut(slot) {
         await down(slot, haproxy.output.length); // called right after the SIGTERM
         mark = haproxy.output.length;
@@ -192,6 +198,7 @@ export function endpointLag(lagMs: number, drainDelay = lagMs + 1_000): FrontKin
       return {
         ports,
         process: haproxy,
+        spreads: false,
         async takeOut(slot, signalled) {
           await modelledDelay(signalled + lagMs - Date.now());
           await state(slot, "maint");
@@ -288,7 +295,13 @@ ${servers((slot) => slot.respPort)}  }
       "daemon off;",
     ]);
     await listening(child, ports, "nginx");
-    return { ports, process: child, takeOut: async () => {}, bringBack: async () => {} };
+    return {
+      ports,
+      process: child,
+      spreads: true,
+      takeOut: async () => {},
+      bringBack: async () => {},
+    };
   },
 };
 
@@ -334,6 +347,12 @@ http://127.0.0.1:${ports.ws} {
       { HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir },
     );
     await listening(child, ports, "Caddy");
-    return { ports, process: child, takeOut: async () => {}, bringBack: async () => {} };
+    return {
+      ports,
+      process: child,
+      spreads: true,
+      takeOut: async () => {},
+      bringBack: async () => {},
+    };
   },
 };
