@@ -14,7 +14,8 @@
 // (or: <Node 24> tests/e2e/rolling-restart/run.ts [label] [--matrix ...]).
 // Prints one line per scenario, then `<label>: N passed, N failed, N skipped`.
 // E2E_ONLY=nginx runs the scenarios whose name contains it; E2E_DEBUG=1
-// prints each step and copies every process's output to /tmp/e2e-<name>.log.
+// prints each step and copies every process's output to /tmp/e2e-<name>.log;
+// E2E_PORT_BASE=20000 gives the backends fixed ports (see scenario()).
 
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -89,12 +90,17 @@ async function scenario(
   const logDir = join(dir, "logs");
   mkdirSync(logDir);
   const slots: Slot[] = [];
+  // E2E_PORT_BASE=20000 puts backend i on ports 20000 + 10 i (HTTP), + 1
+  // (Redis protocol) and + 2 (WebSocket), for a packet capture's filter.
+  const base = Number(process.env.E2E_PORT_BASE ?? 0);
+  const port = async (i: number, offset: number) =>
+    base ? base + 10 * i + offset : await freePort();
   for (const [i, runtime] of runtimes.entries()) {
     slots.push({
       name: `b${i}-${runtime}`,
-      httpPort: await freePort(),
-      respPort: await freePort(),
-      wsPort: await freePort(),
+      httpPort: await port(i, 0),
+      respPort: await port(i, 1),
+      wsPort: await port(i, 2),
       runtime: runtimeCommand(runtime),
       generation: 0,
     });
