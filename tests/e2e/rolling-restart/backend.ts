@@ -6,6 +6,8 @@
 // and Bun: info.upgradeWebSocket), shut down together on SIGTERM with
 // $DRAIN_DELAY ms of failing health checks first.
 
+import diagnostics from "node:diagnostics_channel";
+import { appendFileSync } from "node:fs";
 import nodeHttp from "node:http";
 import http2 from "node:http2";
 import process from "node:process";
@@ -15,6 +17,18 @@ import { Deadline, serveAndShutdown, type Server } from "../../../mod.ts";
 import { command, echo, executionLog, order, work } from "./service.ts";
 
 const log = executionLog();
+
+// $ACCEPT_LOG (E2E_DEBUG): each connection the process accepts, with its
+// client's port, to tell a connection reset from the kernel's accept queue
+// (never accepted) from one the server closed. Node's own channel; Deno and
+// Bun do not publish it.
+const acceptLog = process.env.ACCEPT_LOG;
+if (acceptLog) {
+  diagnostics.subscribe("net.server.socket", (message) => {
+    const { socket } = message as { socket: { localPort?: number; remotePort?: number } };
+    appendFileSync(acceptLog, `${Date.now()} ${socket.localPort} ${socket.remotePort}\n`);
+  });
+}
 const drainDelay = Number(process.env.DRAIN_DELAY ?? 1_000);
 const gracePeriod = Number(process.env.GRACE_PERIOD ?? 10_000);
 const common = { hostname: "127.0.0.1", signals: false, drainDelay } as const;
@@ -101,6 +115,7 @@ const ws = await webSockets(Number(process.env.WS_PORT));
 console.log(`ready ${http.runtime}`);
 
 process.once("SIGTERM", async () => {
+  if (acceptLog) appendFileSync(acceptLog, `${Date.now()} SIGTERM\n`);
   const deadline = Deadline.after(gracePeriod);
   const [httpResult, respResult, wsResult] = await Promise.all([
     http.shutdown(deadline.signal),

@@ -9,11 +9,16 @@ import { join } from "node:path";
 import { WebSocket } from "ws";
 
 /**
- * HTTP load until `stop` aborts: `clients` keep-alive loops, each request a
- * GET /work or (two in five) a POST /order with its own id, one at a time.
+ * HTTP load until `stop` aborts: `clients` loops (all but one keep-alive),
+ * each request a GET /work or (two in five) a POST /order with its own id,
+ * one at a time.
  */
 export function httpLoad(port: number, stop: AbortSignal, clients: number) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
+  // The last client opens a new connection for each request, as many real
+  // clients do: behind a layer-4 balancer (kube-proxy) only new connections
+  // meet a backend whose listener closed while it was still in rotation.
+  const churning = new http.Agent({ keepAlive: false });
   const seen = {
     ok: new Set<string>(),
     ordered: new Set<string>(),
@@ -21,7 +26,7 @@ export function httpLoad(port: number, stop: AbortSignal, clients: number) {
     postFailed: 0,
     samples: [] as string[],
   };
-  const one = (id: string, post: boolean) =>
+  const one = (id: string, post: boolean, agent: http.Agent) =>
     new Promise<void>((resolve) => {
       const failed = (why: string) => {
         if (post) seen.postFailed++;
@@ -54,11 +59,12 @@ export function httpLoad(port: number, stop: AbortSignal, clients: number) {
   const loops = Array.from({ length: clients }, async (_, c) => {
     for (let n = 0; !stop.aborted && n < 50_000; n++) {
       const post = n % 5 < 2;
-      await one(`${post ? "o" : "h"}${c}-${n}`, post);
+      await one(`${post ? "o" : "h"}${c}-${n}`, post, c === clients - 1 ? churning : agent);
     }
   });
   return Promise.all(loops).then(() => {
     agent.destroy();
+    churning.destroy();
     return seen;
   });
 }

@@ -76,6 +76,9 @@ async function startBackend(slot: Slot, file: string, logDir: string, front: Fro
     DRAIN_DELAY: String(front.drainDelay),
     GRACE_PERIOD: String(GRACE_PERIOD),
     H2C: front.h2c ? "1" : "0",
+    ...(process.env.E2E_DEBUG
+      ? { ACCEPT_LOG: `/tmp/e2e-accept-${slot.name}-${slot.generation}.log` }
+      : {}),
   });
   await slot.process.waitFor("ready", 15_000);
 }
