@@ -78,6 +78,9 @@ function haproxyConfig(ports: Ports, slots: Slot[], checks: boolean, admin: stri
   // Without checks HAProxy stands in for kube-proxy: layer 4, each client
   // connection stays with the backend it was given, and a refused connect is
   // the client's error (no retry, no redispatch).
+  // A check may take up to 1 s (the default, `inter`, is 100 ms): on a busy
+  // machine a backend late to answer would otherwise flap DOWN and UP, and a
+  // server already DOWN when its SIGTERM comes never logs going DOWN.
   const mode = checks ? "http" : "tcp";
   return `global
   log stderr format raw local0 info
@@ -87,6 +90,7 @@ defaults
   option dontlog-normal
   ${checks ? "retries 3\n  option redispatch" : "retries 0"}
   timeout connect 1s
+  timeout check 1s
   timeout client 30s
   timeout server 30s
 frontend http_in
