@@ -181,6 +181,13 @@ async function scenario(
       compare(w.acked, executedIds(logDir, "ws")),
       ...(r ? [compare(r.acked, executedIds(logDir, "set"))] : []),
     ];
+    // The balancer's own word on each failed request (nginx's error log),
+    // its upstream named by backend, to tell which runtime closed on it.
+    const names = new Map(slots.map((slot) => [`127.0.0.1:${slot.httpPort}`, slot.name]));
+    const balancerSays = h.postFailed + h.getFailed === 0 ? [] : front.process.output
+      .split("\n")
+      .filter((line) => /\[error\].*(POST \/order|GET \/work)/.test(line))
+      .map((line) => line.replace(/127\.0\.0\.1:\d+/g, (address) => names.get(address) ?? address));
     const sum = (key: "lost" | "duplicated" | "unacknowledged") =>
       checks.reduce((total, check) => total + check[key], 0);
     return {
@@ -200,6 +207,7 @@ async function scenario(
       badExits,
       samples: [
         ...h.samples,
+        ...balancerSays.slice(0, 5),
         ...(r?.samples ?? []),
         ...w.samples,
         ...checks.flatMap((check) => check.samples),
