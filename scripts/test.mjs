@@ -34,6 +34,9 @@ const tools = {
   haproxy: "/usr/sbin/haproxy",
   wrk: "/usr/bin/wrk",
   "nghttp2-client": "/usr/bin/h2load",
+  nginx: "/usr/sbin/nginx",
+  "libnginx-mod-stream": "/usr/lib/nginx/modules/ngx_stream_module.so",
+  caddy: "/usr/bin/caddy",
 };
 const missing = Object.entries(tools).filter(([, path]) => !existsSync(path)).map(([pkg]) => pkg);
 if (missing.length > 0 && process.getuid?.() === 0) {
@@ -187,11 +190,14 @@ if (built) {
   }
 }
 
-// The end-to-end rolling restart behind HAProxy (tests/e2e/rolling-restart),
-// once: its backends run on Node 24, Deno and Bun together.
+// The end-to-end rolling restarts (tests/e2e/rolling-restart), one scenario
+// per front (HAProxy with checks, nginx, Caddy, a Kubernetes-style endpoint
+// lag) and its control, about two minutes: backends on Node 24, Deno and Bun
+// together. The long matrix (every front x runtime, several runs) is
+// `npm run test:e2e -- --matrix`, not run here.
 const node24 = runtimes().find((runtime) => runtime.label === "node24");
 if ((!only || only.includes("e2e")) && "e2e rolling restart".includes(filter) && node24?.version) {
-  console.log(`\n# e2e (tests/e2e/rolling-restart on ${node24.label}, with HAProxy)`);
+  console.log(`\n# e2e (tests/e2e/rolling-restart on ${node24.label}: HAProxy, nginx, Caddy)`);
   const e2e = {
     label: "e2e",
     command: node24.command,

@@ -1,21 +1,36 @@
 // The control backend: the same service with no graceful shutdown at all,
 // exiting at once on SIGTERM. The rolling-restart test must see it fail.
+// H2C=1 serves HTTP as cleartext HTTP/2, as the backend does.
 
 import http from "node:http";
+import http2 from "node:http2";
 import net from "node:net";
 import process from "node:process";
 import { WebSocketServer } from "ws";
 import { joinChunks, parseCommands } from "../../../examples/resp.ts";
-import { command, echo, executionLog, work } from "./service.ts";
+import { command, echo, executionLog, order, work } from "./service.ts";
 
 const log = executionLog();
 
-const web = http.createServer(async (request, response) => {
+async function serveHttp(
+  request: http.IncomingMessage | http2.Http2ServerRequest,
+  response: http.ServerResponse | http2.Http2ServerResponse,
+): Promise<void> {
   const url = new URL(request.url ?? "/", "http://localhost");
-  if (url.pathname === "/healthz") return void response.end("ok\n");
-  if (url.pathname !== "/work") return void response.writeHead(404).end();
-  response.end(await work(url, log.record));
-});
+  let text = "not found\n", status = 404;
+  if (url.pathname === "/healthz") text = "ok\n", status = 200;
+  if (url.pathname === "/work") text = await work(url, log.record), status = 200;
+  if (request.method === "POST" && url.pathname === "/order") {
+    let body = "";
+    for await (const chunk of request) body += chunk;
+    text = await order(body, log.record), status = 200;
+  }
+  response.writeHead(status);
+  response.end(text);
+}
+const web = process.env.H2C === "1"
+  ? http2.createServer((request, response) => void serveHttp(request, response))
+  : http.createServer((request, response) => void serveHttp(request, response));
 
 async function serveConnection(socket: net.Socket): Promise<void> {
   let pending: Uint8Array = new Uint8Array(0);

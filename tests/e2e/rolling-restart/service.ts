@@ -47,12 +47,33 @@ export function echo(
   socket.send(data);
 }
 
+let served = false;
+/** Prints `serving` once, at the first request: the test's sign that the balancer sends traffic here. */
+function announce(): void {
+  if (!served) console.log("serving");
+  served = true;
+}
+
 /** GET /work?ms=20&id=...: records the id, works for ms, answers 200. */
 export async function work(url: URL, record: (line: string) => void): Promise<string> {
+  announce();
   const id = url.searchParams.get("id") ?? "-";
   record(`http ${id}`);
   await delay(Number(url.searchParams.get("ms") ?? 20));
   return `done ${id}\n`;
+}
+
+/**
+ * POST /order with the body `id=...`: records the order (executes it) at
+ * once, then takes 20 ms to confirm it, like a write that waits for a disk.
+ * An order is not idempotent: executed twice is a failure of the test.
+ */
+export async function order(body: string, record: (line: string) => void): Promise<string> {
+  announce();
+  const id = new URLSearchParams(body).get("id") ?? "-";
+  record(`order ${id}`);
+  await delay(20);
+  return `ordered ${id}\n`;
 }
 
 const store = new Map<string, string>();
