@@ -2,6 +2,7 @@
 // connection ended (clean FIN, or an error such as ECONNRESET). Every wait is
 // bounded by a Deadline and names what it waited for when it fails.
 
+import { readFileSync } from "node:fs";
 import net from "node:net";
 import { Deadline } from "../mod.ts";
 import type { TestContext } from "./_harness.ts";
@@ -151,6 +152,57 @@ export async function waitForRefusal(port: number): Promise<string> {
   }
   deadline[Symbol.dispose]();
   return outcome;
+}
+
+/**
+ * The connections to the listener on `port` that it has not accepted yet:
+ * those in its accept queue (Linux shows the queue's length as a listener's
+ * rx_queue in /proc/net/tcp{,6}) and those whose handshake the server side
+ * has not completed (state SYN_RECV: on loopback the client can see its
+ * connect succeed a moment before the server has processed its last ACK).
+ * 0 where /proc is not there.
+ */
+function unacceptedConnections(port: number): number {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, "0");
+  let count = 0;
+  for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    let text = "";
+    try {
+      text = readFileSync(table, "utf8");
+    } catch {
+      continue;
+    }
+    for (const line of text.split("\n").slice(1)) {
+      const [, local, , state, queues] = line.trim().split(/\s+/);
+      if (!local?.endsWith(`:${hexPort}`)) continue;
+      if (state === "0A") count += parseInt(queues.split(":")[1], 16);
+      if (state === "03") count++;
+    }
+  }
+  return count;
+}
+
+/**
+ * Waits until the server on `port` has accepted every connection made to it.
+ * A connection not yet accepted when the listener closes is reset by the
+ * kernel, on every runtime (Go and Node alike), so a test that connects and
+ * shuts down at once waits for this first. Re-checks every millisecond (the
+ * kernel gives no event for it), bounded by `ms`.
+ */
+export async function acceptQueueEmpty(port: number, ms = 5_000): Promise<void> {
+  const deadline = Deadline.after(ms);
+  try {
+    while (unacceptedConnections(port) > 0) {
+      if (deadline.expired) {
+        throw new Error(
+          `timed out after ${ms} ms waiting for the server on port ${port} to accept`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+  } finally {
+    deadline[Symbol.dispose]();
+  }
 }
 
 /** Waits for `promise`, bounded by `ms`; the error names `what`. */

@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import http from "node:http";
 import { type HttpOptions, serveAndShutdown, type Server } from "../mod.ts";
-import { TestClient, trickleHeaders, waitForRefusal, waitUntil, within } from "./_client.ts";
+import {
+  acceptQueueEmpty,
+  TestClient,
+  trickleHeaders,
+  waitForRefusal,
+  waitUntil,
+  within,
+} from "./_client.ts";
 import { fixture, runtime, test, type TestContext } from "./_harness.ts";
 import { request, socketClosed } from "./_http_client.ts";
 import { Child } from "./_process.ts";
@@ -390,6 +397,7 @@ test("http: a port in use rejects with EADDRINUSE", async (t) => {
 test("http: a connection that never sends a request is closed at listener close", async (t) => {
   const server = await serve(t, { fetch: () => new Response("ok") });
   const silent = await TestClient.connect(server.addr.port);
+  await acceptQueueEmpty(server.addr.port);
   const result = await server.shutdown(2_000);
   const ending = await silent.waitClosed(3_000);
   assert.equal(ending.error, undefined);

@@ -9,7 +9,14 @@ import net from "node:net";
 import { setImmediate } from "node:timers";
 import tls from "node:tls";
 import { serveAndShutdown, type Server } from "../mod.ts";
-import { counter, TestClient, trickleHeaders, waitForRefusal, waitUntil } from "./_client.ts";
+import {
+  acceptQueueEmpty,
+  counter,
+  TestClient,
+  trickleHeaders,
+  waitForRefusal,
+  waitUntil,
+} from "./_client.ts";
 import { runtime, test, type TestContext } from "./_harness.ts";
 import { noTlsReason, testCertificate } from "./_tls.ts";
 
@@ -308,6 +315,7 @@ for (const mode of ["fetch", "server"] as const) {
     async (t) => {
       const server = await serveOk(t, mode, 2_000);
       const client = await TestClient.connect(server.addr.port);
+      await acceptQueueEmpty(server.addr.port);
       const shutdown = server.shutdown(5_000);
       assert.equal(await waitForRefusal(server.addr.port), "ECONNREFUSED");
       client.send("POST /late HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello");
@@ -360,6 +368,7 @@ for (const mode of ["fetch", "server"] as const) {
       for (const idleGrace of [400, 0]) {
         const server = await serveOk(t, mode, idleGrace);
         const client = await TestClient.connect(server.addr.port);
+        await acceptQueueEmpty(server.addr.port);
         const began = performance.now();
         const shutdown = server.shutdown(5_000);
         const ending = await client.waitClosed();

@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import http from "node:http";
 import net from "node:net";
 import { type NodeServerLike, serveAndShutdown, type Server } from "../mod.ts";
-import { TestClient, trickleHeaders, within } from "./_client.ts";
+import { acceptQueueEmpty, TestClient, trickleHeaders, within } from "./_client.ts";
 import { example, runtime, test, type TestContext } from "./_harness.ts";
 import { request, socketClosed } from "./_http_client.ts";
 import { Child } from "./_process.ts";
@@ -67,6 +67,7 @@ test(
   async (t) => {
     const server = await serveServer(t, http.createServer(slowApp().handler));
     const silent = await TestClient.connect(server.addr.port);
+    await acceptQueueEmpty(server.addr.port);
     const result = await server.shutdown(2_000);
     const ending = await silent.waitClosed(3_000);
     assert.equal(ending.sawEnd, true);
@@ -165,6 +166,7 @@ test("{ server }: a node:net server's connections are waited for, then forced", 
   const sockets: net.Socket[] = [];
   const server = await serveServer(t, net.createServer((socket) => sockets.push(socket)));
   const client = await TestClient.connect(server.addr.port);
+  await acceptQueueEmpty(server.addr.port);
   const result = await server.shutdown(200);
   assert.equal(result.forced, 1);
   await client.waitClosed();

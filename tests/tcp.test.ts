@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { respHandler } from "../examples/resp.ts";
 import { type Conn, serveAndShutdown, type Server, type TcpOptions } from "../mod.ts";
-import { counter, TestClient, waitForRefusal } from "./_client.ts";
+import { acceptQueueEmpty, counter, TestClient, waitForRefusal } from "./_client.ts";
 import { fixture, test, type TestContext } from "./_harness.ts";
 import { Child } from "./_process.ts";
 
@@ -55,6 +55,7 @@ test("tcp: idle clients are closed at once, cleanly, when shutdown begins", asyn
   const clients = await Promise.all([1, 2, 3].map(() => TestClient.connect(server.addr.port)));
   clients[0].send("PING\r\n");
   await clients[0].waitFor("+PONG");
+  await acceptQueueEmpty(server.addr.port);
   const result = await server.shutdown(5_000);
   for (const client of clients) {
     const ending = await client.waitClosed();
