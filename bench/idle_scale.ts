@@ -2,7 +2,9 @@
 // client process of their own), then shutdown: how long until it resolved,
 // and the server's heap bytes per connection.
 //   <runtime> bench/idle_scale.ts <N> <impl>
-// impl: lastcall | bare (heap only on Node; the native shutdown timed on Deno and Bun) |
+// impl: lastcall (idleGrace 0: idle connections closed at once, as every peer
+//   closes them) | lastcall-grace (the default idleGrace, for what it costs) |
+//   bare (heap only on Node; the native shutdown timed on Deno and Bun) |
 //   node-close | stoppable | http-terminator (Node)
 // Prints one JSON line.
 
@@ -30,10 +32,15 @@ const handler = (_request: http.IncomingMessage, response: http.ServerResponse) 
   response.end("ok");
 let port: number;
 let stop: Stop;
-if (impl === "lastcall") {
+if (impl === "lastcall" || impl === "lastcall-grace") {
+  const common = {
+    hostname,
+    signals: false as const,
+    ...(impl === "lastcall" ? { idleGrace: 0 } : {}),
+  };
   const server = runtime === "node"
-    ? await serveAndShutdown({ server: http.createServer(handler), hostname, signals: false })
-    : await serveAndShutdown({ fetch: () => new Response("ok"), hostname, signals: false });
+    ? await serveAndShutdown({ server: http.createServer(handler), ...common })
+    : await serveAndShutdown({ fetch: () => new Response("ok"), ...common });
   port = server.addr.port;
   stop = async () => void await server.shutdown(30_000);
 } else if (impl === "bare" && runtime !== "node") {

@@ -237,8 +237,8 @@ for (const runtime of available) {
   results.drain[runtime.label] = drain;
   log(`${runtime.label}: idle scale`);
   const impls = runtime.label.startsWith("node")
-    ? ["lastcall", "bare", "stoppable", "http-terminator", "node-close"]
-    : ["lastcall", "bare"];
+    ? ["lastcall", "lastcall-grace", "bare", "stoppable", "http-terminator", "node-close"]
+    : ["lastcall", "lastcall-grace", "bare"];
   const scale = {};
   for (const count of idleCounts) {
     for (const impl of impls) {

@@ -57,6 +57,7 @@ const compiled = step("type check tests and examples (tsc)", bin("tsc"), [
   "-p",
   "tsconfig.test.json",
 ]);
+step("type check bench (tsc)", bin("tsc"), ["-p", "tsconfig.bench.json", "--noEmit"]);
 step("type check for Deno, with JSDoc examples", deno, [
   "check",
   "--quiet",
