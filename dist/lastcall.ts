@@ -1141,6 +1141,12 @@ interface Shim {
   serveNodeServer(server: unknown, options: NodeServerServeOptions): Promise<Serving>;
   /** Calls `handler` on each delivery of the process signal; returns the remover. */
   onSignal(signal: string, handler: () => void): () => void;
+  /**
+   * The names of the process's other listeners for `signal` that the
+   * runtime lets a listener see (a framework's own shutdown handler);
+   * empty where it shows none.
+   */
+  otherSignalListeners(signal: string, own: () => void): string[];
 }
 
 /**
@@ -1920,12 +1926,23 @@ class ProcessSignals {
 
   /** @throws {TypeError} When the runtime cannot listen for one of `names`. */
   constructor(shim: Shim, names: readonly string[]) {
-    const onSignal = (): void => {
-      this.#received++;
-      this.#dispatch();
-    };
     try {
-      for (const name of names) this.#removers.push(shim.onSignal(name, onSignal));
+      for (const name of names) {
+        // Those there now too: a handler that ran first may have removed
+        // itself by the time this one runs.
+        let others: string[] | undefined;
+        const onSignal = (): void => {
+          if (others !== undefined) {
+            const now = shim.otherSignalListeners(name, onSignal);
+            warnOfOtherListeners(name, [...new Set([...others, ...now])]);
+            others = undefined;
+          }
+          this.#received++;
+          this.#dispatch();
+        };
+        this.#removers.push(shim.onSignal(name, onSignal));
+        others = shim.otherSignalListeners(name, onSignal);
+      }
     } catch (error) {
       this.remove();
       throw new TypeError(
@@ -1952,6 +1969,23 @@ class ProcessSignals {
     void this.#server.shutdown();
     if (this.#received > 1) void this.#server.close();
   }
+}
+
+/**
+ * Says, once per signal name, that other listeners got the signal too: one
+ * that exits the process or raises the signal again (some frameworks'
+ * shutdown hooks do) cuts the drain short, since lastcall forces on a second
+ * signal.
+ */
+function warnOfOtherListeners(signal: string, others: string[]): void {
+  if (others.length === 0) return;
+  console.warn(
+    `lastcall: ${signal} also went to ${others.length} other listener${
+      others.length === 1 ? "" : "s"
+    } (${others.join(", ")}). lastcall shuts down on the first ${signal} and forces on the next: `
+      + `a listener that exits the process or sends ${signal} again cuts the drain short. `
+      + `Leave the signal to one of them: 'signals: false' here, or drop the other handler.`,
+  );
 }
 
 /**
@@ -2867,6 +2901,13 @@ function _onProcessSignal(signal: string, handler: () => void): () => void {
   return () => void process.off(signal as NodeJS.Signals, handler);
 }
 
+/** The names of the other `process.on(signal)` listeners, besides `own`. */
+function _otherProcessSignalListeners(signal: string, own: () => void): string[] {
+  return process.listeners(signal as NodeJS.Signals)
+    .filter((listener) => listener !== own)
+    .map((listener) => listener.name === "" ? "an anonymous function" : `${listener.name}()`);
+}
+
 // ---- src/runtime/_shared/pull_reader.ts ----
 
 // Pull reads over a push-style socket (node:net, Bun.listen): chunks wait
@@ -3758,6 +3799,7 @@ const _nodeShim: Shim = {
   serveHttp: serveNodeHttp,
   serveNodeServer: _serveNodeServer,
   onSignal: _onProcessSignal,
+  otherSignalListeners: _otherProcessSignalListeners,
 };
 
 // ---- src/runtime/deno/streamed_body.ts ----
@@ -4269,6 +4311,8 @@ const _denoShim: Shim = {
   serveHttp: _serveDenoHttp,
   serveNodeServer: serveDenoNodeServer,
   onSignal: onDenoSignal,
+  // Deno.addSignalListener does not list the other listeners.
+  otherSignalListeners: () => [],
 };
 
 // ---- src/runtime/bun/types.ts ----
@@ -4798,4 +4842,5 @@ const _bunShim: Shim = {
   // get the two-step GOAWAY.
   serveNodeServer: (server, options) => _serveNodeServer(server, options, true),
   onSignal: _onProcessSignal,
+  otherSignalListeners: _otherProcessSignalListeners,
 };

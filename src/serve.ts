@@ -153,12 +153,23 @@ class ProcessSignals {
 
   /** @throws {TypeError} When the runtime cannot listen for one of `names`. */
   constructor(shim: Shim, names: readonly string[]) {
-    const onSignal = (): void => {
-      this.#received++;
-      this.#dispatch();
-    };
     try {
-      for (const name of names) this.#removers.push(shim.onSignal(name, onSignal));
+      for (const name of names) {
+        // Those there now too: a handler that ran first may have removed
+        // itself by the time this one runs.
+        let others: string[] | undefined;
+        const onSignal = (): void => {
+          if (others !== undefined) {
+            const now = shim.otherSignalListeners(name, onSignal);
+            warnOfOtherListeners(name, [...new Set([...others, ...now])]);
+            others = undefined;
+          }
+          this.#received++;
+          this.#dispatch();
+        };
+        this.#removers.push(shim.onSignal(name, onSignal));
+        others = shim.otherSignalListeners(name, onSignal);
+      }
     } catch (error) {
       this.remove();
       throw new TypeError(
@@ -185,6 +196,23 @@ class ProcessSignals {
     void this.#server.shutdown();
     if (this.#received > 1) void this.#server.close();
   }
+}
+
+/**
+ * Says, once per signal name, that other listeners got the signal too: one
+ * that exits the process or raises the signal again (some frameworks'
+ * shutdown hooks do) cuts the drain short, since lastcall forces on a second
+ * signal.
+ */
+function warnOfOtherListeners(signal: string, others: string[]): void {
+  if (others.length === 0) return;
+  console.warn(
+    `lastcall: ${signal} also went to ${others.length} other listener${
+      others.length === 1 ? "" : "s"
+    } (${others.join(", ")}). lastcall shuts down on the first ${signal} and forces on the next: `
+      + `a listener that exits the process or sends ${signal} again cuts the drain short. `
+      + `Leave the signal to one of them: 'signals: false' here, or drop the other handler.`,
+  );
 }
 
 /**

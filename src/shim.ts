@@ -142,6 +142,12 @@ export interface Shim {
   serveNodeServer(server: unknown, options: NodeServerServeOptions): Promise<Serving>;
   /** Calls `handler` on each delivery of the process signal; returns the remover. */
   onSignal(signal: string, handler: () => void): () => void;
+  /**
+   * The names of the process's other listeners for `signal` that the
+   * runtime lets a listener see (a framework's own shutdown handler);
+   * empty where it shows none.
+   */
+  otherSignalListeners(signal: string, own: () => void): string[];
 }
 
 /**

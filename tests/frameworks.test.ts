@@ -221,6 +221,9 @@ async function nestWithShutdownHooks(t: TestContext, adapter: "express" | "fasti
   return { answer, exit, result };
 }
 
+/** lastcall's warning naming the SIGTERM listener enableShutdownHooks() installs. */
+const NEST_NAMED = /lastcall: SIGTERM also went to 1 other listener \(cleanup\(\)\)/;
+
 for (const adapter of ["express", "fastify"] as const) {
   test(
     `frameworks: NestJS + enableShutdownHooks() (${adapter}, today) on Node: drains, but onModuleDestroy runs at SIGTERM, before the in-flight work ends`,
@@ -235,6 +238,7 @@ for (const adapter of ["express", "fastify"] as const) {
         destroyedAt >= 0 && destroyedAt < exit.stdout.indexOf("slow answered"),
         exit.stdout,
       );
+      assert.match(exit.stderr, NEST_NAMED, "lastcall names Nest's own SIGTERM listener");
     },
     { skip: runtime !== "node" && "measures Node" },
   );
@@ -247,6 +251,7 @@ for (const adapter of ["express", "fastify"] as const) {
       assert.equal(result.graceful, false);
       assert.equal(result.forced, 1);
       assert.doesNotMatch(exit.stdout, /slow answered/);
+      assert.match(exit.stderr, NEST_NAMED, "lastcall names Nest's own SIGTERM listener");
     },
     { skip: runtime !== "bun" && "measures Bun" },
   );

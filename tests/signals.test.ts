@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import http from "node:http";
 import process from "node:process";
-import { fixture, test, type TestContext } from "./_harness.ts";
+import { fixture, runtime, test, type TestContext } from "./_harness.ts";
 import { Child } from "./_process.ts";
 
 /** Starts the request mode of the fixture with one request in flight. */
@@ -39,8 +39,30 @@ test("signals: SIGINT then SIGTERM: one shutdown, the second forces; exit 0", as
   const child = await inFlight(t);
   child.signal("SIGINT");
   child.signal("SIGTERM");
-  assertOneForcedShutdown(await child.exit());
+  const exit = await child.exit();
+  assertOneForcedShutdown(exit);
+  assert.doesNotMatch(exit.stderr, /lastcall:/, "no warning without other listeners");
 });
+
+test(
+  "signals: other listeners of the signal are named in one warning, also one that removed itself before lastcall's ran",
+  async (t) => {
+    const child = await inFlight(t, ["others"]);
+    child.signal("SIGTERM");
+    const exit = await child.exit();
+    // shutdownHook sent SIGTERM again: the second signal forced, as it must.
+    assertOneForcedShutdown(exit);
+    assert.equal(exit.stderr.match(/lastcall:/g)?.length, 1, exit.stderr);
+    assert.match(
+      exit.stderr,
+      /lastcall: SIGTERM also went to 2 other listeners \(flushLogs\(\), shutdownHook\(\)\)\..*'signals: false'/,
+    );
+  },
+  {
+    skip: runtime === "deno"
+      && "Deno.addSignalListener lists no listeners: Deno shows lastcall none to name (docs/runtimes.md)",
+  },
+);
 
 test(
   "signals: SIGTERM while serveAndShutdown is still listening shuts the server down; exit 0",

@@ -3,7 +3,7 @@
 
 import type { Shim } from "../../shim.ts";
 import { _serveNodeServer } from "../_shared/node_server.ts";
-import { _onProcessSignal } from "../_shared/process_signal.ts";
+import { _onProcessSignal, _otherProcessSignalListeners } from "../_shared/process_signal.ts";
 import { _serveBunHttp } from "./http.ts";
 import { _listenBunTcp } from "./socket.ts";
 
@@ -18,4 +18,5 @@ export const _bunShim: Shim = {
   // get the two-step GOAWAY.
   serveNodeServer: (server, options) => _serveNodeServer(server, options, true),
   onSignal: _onProcessSignal,
+  otherSignalListeners: _otherProcessSignalListeners,
 };

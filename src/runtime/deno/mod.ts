@@ -30,4 +30,6 @@ export const _denoShim: Shim = {
   serveHttp: _serveDenoHttp,
   serveNodeServer: serveDenoNodeServer,
   onSignal: onDenoSignal,
+  // Deno.addSignalListener does not list the other listeners.
+  otherSignalListeners: () => [],
 };

@@ -6,7 +6,7 @@ import http from "node:http";
 import http2 from "node:http2";
 import { _loadingCertificate, type HttpServeOptions, type Serving, type Shim } from "../../shim.ts";
 import { _serveNodeServer } from "../_shared/node_server.ts";
-import { _onProcessSignal } from "../_shared/process_signal.ts";
+import { _onProcessSignal, _otherProcessSignalListeners } from "../_shared/process_signal.ts";
 import { _fetchListener } from "./fetch.ts";
 import { _listenNodeTcp } from "./socket.ts";
 
@@ -57,4 +57,5 @@ export const _nodeShim: Shim = {
   serveHttp: serveNodeHttp,
   serveNodeServer: _serveNodeServer,
   onSignal: _onProcessSignal,
+  otherSignalListeners: _otherProcessSignalListeners,
 };
