@@ -4,7 +4,11 @@
 // end (1001, counted), the framework's own cleanup runs once after the
 // drain, a second signal forces, and the process exits by itself.
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import http from "node:http";
+import { join } from "node:path";
+import process from "node:process";
 import { io as ioClient } from "socket.io-client";
 import type { ShutdownResult } from "../mod.ts";
 import {
@@ -277,4 +281,56 @@ test(
   async (t) => {
     await secondSignalForces(t, honoNode);
   },
+);
+
+/**
+ * The app examples/next.ts serves, built once per change (`next build`,
+ * about 4 s): again when its sources or the installed Next are newer than
+ * the build. Every suite runs from the repository's root.
+ */
+async function nextAppBuilt(): Promise<string> {
+  const dir = join(process.cwd(), "examples/next-app");
+  const nextPackage = join(process.cwd(), "node_modules/next/package.json");
+  const built = join(dir, ".next/BUILD_ID");
+  const newest = Math.max(
+    statSync(nextPackage).mtimeMs,
+    ...readdirSync(dir, { recursive: true, withFileTypes: true })
+      .filter((entry) => entry.isFile() && !join(entry.parentPath, entry.name).includes(".next"))
+      .map((entry) => statSync(join(entry.parentPath, entry.name)).mtimeMs),
+  );
+  if (existsSync(built) && statSync(built).mtimeMs > newest) return dir;
+  const nextBin = join(process.cwd(), "node_modules/next/dist/bin/next");
+  await new Promise<void>((resolve, reject) => {
+    execFile(process.execPath, [nextBin, "build"], {
+      cwd: dir,
+      env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" },
+    }, (error, _stdout, stderr) => error ? reject(new Error(`next build: ${stderr}`)) : resolve());
+  });
+  return dir;
+}
+
+const nextCustomServer: Recipe = {
+  file: "next",
+  name: "next",
+  hello: /hello from Next\.js/,
+  cleanup: [/next cleanup: app closed/],
+};
+const NEXT_ON_NODE = runtime !== "node" && "Next.js custom servers run on Node (issue 24)";
+
+test(
+  "frameworks: Next.js 16 custom server drains requests and SSE, then app.close() once",
+  async (t) => {
+    const dir = await nextAppBuilt();
+    await drainsEverything(t, { ...nextCustomServer, env: { NEXT_DIR: dir } });
+  },
+  { skip: NEXT_ON_NODE, timeout: 90_000 },
+);
+
+test(
+  "frameworks: Next.js 16 custom server: a second SIGTERM forces, app.close() once, exit 1",
+  async (t) => {
+    const dir = await nextAppBuilt();
+    await secondSignalForces(t, { ...nextCustomServer, env: { NEXT_DIR: dir } });
+  },
+  { skip: NEXT_ON_NODE, timeout: 90_000 },
 );
