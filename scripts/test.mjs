@@ -57,6 +57,16 @@ const compiled = step("type check tests and examples (tsc)", bin("tsc"), [
   "-p",
   "tsconfig.test.json",
 ]);
+// The benchmarks' peers (stoppable, http-terminator) have their own
+// package.json in bench/, installed as `npm run bench` does.
+if (!existsSync(join(root, "bench/node_modules"))) {
+  step("install the benchmarks' peers (npm ci in bench/)", "npm", [
+    "ci",
+    "--silent",
+    "--prefix",
+    "bench",
+  ]);
+}
 step("type check bench (tsc)", bin("tsc"), ["-p", "tsconfig.bench.json", "--noEmit"]);
 step("type check for Deno, with JSDoc examples", deno, [
   "check",
