@@ -9,9 +9,11 @@
 // lifecycle hooks (onModuleDestroy, beforeApplicationShutdown,
 // onApplicationShutdown), once each.
 // On SIGTERM: every response carries `Connection: close`, idle keep-alive
-// connections close, in-flight requests finish, the event stream ends
-// (server.signal aborts when shutdown begins), then Nest's hooks run and the
-// process exits by itself.
+// connections close, in-flight requests finish, the event stream ends and the
+// gateway's WebSockets get close 1001 (server.signal aborts when shutdown
+// begins), then Nest's hooks run and the process exits by itself. The
+// gateway (@nestjs/platform-ws's WsAdapter, on the HTTP server's port) echoes
+// each message.
 //   node examples/nest.ts   |   NEST_ADAPTER=fastify node examples/nest.ts      (or bun)
 // Written without decorator syntax, which Node's type stripping cannot run:
 // each decorator is applied as the function it is. With `experimentalDecorators`
@@ -32,8 +34,11 @@ import {
 } from "@nestjs/common";
 import { NestFactory } from "@nestjs/core";
 import { FastifyAdapter } from "@nestjs/platform-fastify";
+import { WsAdapter } from "@nestjs/platform-ws";
+import { type OnGatewayConnection, WebSocketGateway, WebSocketServer } from "@nestjs/websockets";
 import process from "node:process";
 import { Observable } from "rxjs";
+import type { WebSocket as WsSocket, WebSocketServer as WsServer } from "ws";
 import { Deadline, serveAndShutdown } from "../mod.ts";
 
 const logRequests = Boolean(process.env.LOG_REQUESTS);
@@ -72,6 +77,19 @@ Get("slow")(AppController.prototype, "slow", describe(AppController.prototype, "
 Query("ms")(AppController.prototype, "slow", 0);
 Sse("events")(AppController.prototype, "events", describe(AppController.prototype, "events"));
 
+/** A gateway on the HTTP server's port, at /ws: echoes what each client sends. */
+class EchoGateway implements OnGatewayConnection {
+  /** Set by Nest: the `ws` server behind the gateway. */
+  wss!: WsServer;
+
+  handleConnection(client: WsSocket): void {
+    if (logRequests) console.log("request /ws");
+    client.on("message", (data, isBinary) => client.send(data, { binary: isBinary }));
+  }
+}
+WebSocketGateway({ path: "/ws" })(EchoGateway);
+WebSocketServer()(EchoGateway.prototype, "wss");
+
 /** Stands in for a provider that owns a resource: a database pool, a queue client. */
 class Pool implements OnModuleDestroy, OnApplicationShutdown {
   onModuleDestroy(): void {
@@ -84,7 +102,7 @@ class Pool implements OnModuleDestroy, OnApplicationShutdown {
 Injectable()(Pool);
 
 class AppModule {}
-Module({ controllers: [AppController], providers: [Pool] })(AppModule);
+Module({ controllers: [AppController], providers: [Pool, EchoGateway] })(AppModule);
 
 function describe(target: object, key: string): PropertyDescriptor {
   return Object.getOwnPropertyDescriptor(target, key)!;
@@ -94,6 +112,7 @@ const fastify = process.env.NEST_ADAPTER === "fastify";
 const app = fastify
   ? await NestFactory.create(AppModule, new FastifyAdapter(), { logger: false })
   : await NestFactory.create(AppModule, { logger: false });
+app.useWebSocketAdapter(new WsAdapter(app));
 await app.init();
 // app.listen() would also make Fastify ready; without it, ask Fastify itself.
 if (fastify) await app.getHttpAdapter().getInstance().ready();
@@ -104,7 +123,13 @@ const server = await serveAndShutdown({
   port: Number(process.env.PORT ?? 3000),
   gracePeriod: Number(process.env.GRACE_PERIOD ?? 10_000),
 });
-server.signal.addEventListener("abort", () => console.log("nest shutting down"));
+server.signal.addEventListener("abort", () => {
+  console.log("nest shutting down");
+  // lastcall counts each WebSocket as in flight until it closes.
+  for (const client of app.get(EchoGateway).wss.clients) {
+    client.close(1001, "server going away");
+  }
+});
 console.log(`nest listening on ${server.addr.hostname}:${server.addr.port} (${server.runtime})`);
 
 const result = await server.finished;

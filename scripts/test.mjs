@@ -187,7 +187,13 @@ function prepareSingleFileTests() {
     recursive: true,
     filter: (path) => !path.includes(`${join("tests", "e2e")}`),
   });
-  cpSync(join(root, "examples"), join(singleRoot, "examples"), { recursive: true });
+  // The framework apps' installs and builds stay at the root, where the
+  // tests point the recipes.
+  const appOutputs = /[/\\](node_modules|\.next|\.svelte-kit|build)([/\\]|$)/;
+  cpSync(join(root, "examples"), join(singleRoot, "examples"), {
+    recursive: true,
+    filter: (path) => !appOutputs.test(path.slice(join(root, "examples").length)),
+  });
   writeFileSync(join(singleRoot, "mod.ts"), "export * from \"../../dist/lastcall.ts\";\n");
 }
 if (built) {

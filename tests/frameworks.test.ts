@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import http from "node:http";
+import { createRequire } from "node:module";
 import { join } from "node:path";
 import process from "node:process";
 import { io as ioClient } from "socket.io-client";
@@ -22,6 +23,8 @@ import {
 import { fixture, runtime, test, type TestContext } from "./_harness.ts";
 import { request, socketClosed } from "./_http_client.ts";
 import { Child } from "./_process.ts";
+
+const require = createRequire(import.meta.url);
 
 const expressWs: Recipe = {
   file: "express-ws",
@@ -170,6 +173,7 @@ const nestExpress: Recipe = {
   file: "nest",
   name: "nest",
   hello: /hello from Nest/,
+  webSocket: "/ws",
   cleanup: [/nest cleanup: onModuleDestroy/, /nest cleanup: onApplicationShutdown/],
 };
 const nestFastify: Recipe = { ...nestExpress, env: { NEST_ADAPTER: "fastify" } };
@@ -284,30 +288,58 @@ test(
 );
 
 /**
- * The app examples/next.ts serves, built once per change (`next build`,
- * about 4 s): again when its sources or the installed Next are newer than
- * the build. Every suite runs from the repository's root.
+ * An app a recipe serves, built (about 4 s) when its build is missing or
+ * older than its sources or its framework's package.json; `install` first
+ * installs the app's own dependencies when it has none. Every suite runs from
+ * the repository's root, so one build serves them all.
  */
-async function nextAppBuilt(): Promise<string> {
-  const dir = join(process.cwd(), "examples/next-app");
-  const nextPackage = join(process.cwd(), "node_modules/next/package.json");
-  const built = join(dir, ".next/BUILD_ID");
+async function appBuilt(app: {
+  dir: string;
+  /** The framework package whose install counts as a source. */
+  framework: string;
+  /** A file the build writes, under `output`. */
+  marker: string;
+  output: string;
+  build: string[];
+  install?: boolean;
+}): Promise<string> {
+  const dir = join(process.cwd(), app.dir);
+  const run = (command: string, args: string[]) =>
+    new Promise<void>((resolve, reject) => {
+      execFile(command, args, {
+        cwd: dir,
+        env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" },
+      }, (error, stdout, stderr) =>
+        error ? reject(new Error(`${args.join(" ")}: ${stderr}${stdout}`)) : resolve());
+    });
+  if (app.install && !existsSync(join(dir, "node_modules"))) {
+    await run("npm", ["ci", "--silent", "--no-audit", "--no-fund"]);
+  }
+  const frameworkPackage = require.resolve(`${app.framework}/package.json`, { paths: [dir] });
+  const isSource = (path: string) =>
+    !path.includes(`/${app.output}/`) && !path.includes("/node_modules/");
   const newest = Math.max(
-    statSync(nextPackage).mtimeMs,
+    statSync(frameworkPackage).mtimeMs,
     ...readdirSync(dir, { recursive: true, withFileTypes: true })
-      .filter((entry) => entry.isFile() && !join(entry.parentPath, entry.name).includes(".next"))
+      .filter((entry) => entry.isFile() && isSource(`${join(entry.parentPath, entry.name)}`))
       .map((entry) => statSync(join(entry.parentPath, entry.name)).mtimeMs),
   );
-  if (existsSync(built) && statSync(built).mtimeMs > newest) return dir;
-  const nextBin = join(process.cwd(), "node_modules/next/dist/bin/next");
-  await new Promise<void>((resolve, reject) => {
-    execFile(process.execPath, [nextBin, "build"], {
-      cwd: dir,
-      env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" },
-    }, (error, _stdout, stderr) => error ? reject(new Error(`next build: ${stderr}`)) : resolve());
-  });
+  const marker = join(dir, app.output, app.marker);
+  if (!existsSync(marker) || statSync(marker).mtimeMs <= newest) {
+    await run(process.execPath, app.build.map((part) => part.replace("<root>", process.cwd())));
+  }
   return dir;
 }
+
+/** The Next.js app of examples/next.ts (`next build`). */
+const nextAppBuilt = () =>
+  appBuilt({
+    dir: "examples/next-app",
+    framework: "next",
+    output: ".next",
+    marker: "BUILD_ID",
+    build: ["<root>/node_modules/next/dist/bin/next", "build"],
+  });
 
 const nextCustomServer: Recipe = {
   file: "next",
@@ -333,4 +365,45 @@ test(
     await secondSignalForces(t, { ...nextCustomServer, env: { NEXT_DIR: dir } });
   },
   { skip: NEXT_ON_NODE, timeout: 90_000 },
+);
+
+/** The SvelteKit app of examples/sveltekit.ts, with its own install (`vite build`). */
+const svelteKitBuilt = () =>
+  appBuilt({
+    dir: "examples/sveltekit-app",
+    framework: "@sveltejs/kit",
+    output: "build",
+    marker: "handler.js",
+    build: ["node_modules/vite/bin/vite.js", "build"],
+    install: true,
+  });
+
+const svelteKit: Recipe = {
+  file: "sveltekit",
+  name: "sveltekit",
+  hello: /hello from SvelteKit/,
+  cleanup: [/sveltekit cleanup: pool closed/],
+};
+const [nodeMajor = 0, nodeMinor = 0] = process.versions.node.split(".").map(Number);
+const SVELTEKIT_ON_NODE = runtime !== "node"
+  ? "SvelteKit's adapter-node recipe runs on Node (issue 24)"
+  : (nodeMajor < 22 || (nodeMajor === 22 && nodeMinor < 17))
+    && `SvelteKit 3 needs Node 22.17+, this is ${process.versions.node}`;
+
+test(
+  "frameworks: SvelteKit 3 (adapter-node handler) drains requests and SSE, cleanup once",
+  async (t) => {
+    const dir = await svelteKitBuilt();
+    await drainsEverything(t, { ...svelteKit, env: { SVELTEKIT_BUILD: join(dir, "build") } });
+  },
+  { skip: SVELTEKIT_ON_NODE, timeout: 120_000 },
+);
+
+test(
+  "frameworks: SvelteKit 3 (adapter-node handler): a second SIGTERM forces, cleanup once, exit 1",
+  async (t) => {
+    const dir = await svelteKitBuilt();
+    await secondSignalForces(t, { ...svelteKit, env: { SVELTEKIT_BUILD: join(dir, "build") } });
+  },
+  { skip: SVELTEKIT_ON_NODE, timeout: 120_000 },
 );
