@@ -189,7 +189,7 @@ function prepareSingleFileTests() {
   });
   // The framework apps' installs and builds stay at the root, where the
   // tests point the recipes.
-  const appOutputs = /[/\\](node_modules|\.next|\.svelte-kit|build)([/\\]|$)/;
+  const appOutputs = /[/\\](node_modules|\.next|\.svelte-kit|\.astro|build|dist)([/\\]|$)/;
   cpSync(join(root, "examples"), join(singleRoot, "examples"), {
     recursive: true,
     filter: (path) => !appOutputs.test(path.slice(join(root, "examples").length)),

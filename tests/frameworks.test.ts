@@ -308,7 +308,7 @@ async function appBuilt(app: {
     new Promise<void>((resolve, reject) => {
       execFile(command, args, {
         cwd: dir,
-        env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" },
+        env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1", ASTRO_TELEMETRY_DISABLED: "1" },
       }, (error, stdout, stderr) =>
         error ? reject(new Error(`${args.join(" ")}: ${stderr}${stdout}`)) : resolve());
     });
@@ -331,79 +331,95 @@ async function appBuilt(app: {
   return dir;
 }
 
-/** The Next.js app of examples/next.ts (`next build`). */
-const nextAppBuilt = () =>
-  appBuilt({
-    dir: "examples/next-app",
-    framework: "next",
-    output: ".next",
-    marker: "BUILD_ID",
-    build: ["<root>/node_modules/next/dist/bin/next", "build"],
-  });
+/**
+ * The two framework tests of a recipe whose app is built first: everything
+ * drains on SIGTERM, and a second SIGTERM forces. `env` points the recipe at
+ * the app built in `dir`.
+ */
+function builtAppTests(
+  title: string,
+  recipe: Recipe,
+  built: () => Promise<string>,
+  env: (dir: string) => Record<string, string>,
+  skip: string | false,
+): void {
+  const options = { skip, timeout: 120_000 };
+  test(`frameworks: ${title} drains requests and SSE, cleanup once`, async (t) => {
+    await drainsEverything(t, { ...recipe, env: env(await built()) });
+  }, options);
+  test(`frameworks: ${title}: a second SIGTERM forces, cleanup once, exit 1`, async (t) => {
+    await secondSignalForces(t, { ...recipe, env: env(await built()) });
+  }, options);
+}
 
-const nextCustomServer: Recipe = {
-  file: "next",
-  name: "next",
-  hello: /hello from Next\.js/,
-  cleanup: [/next cleanup: app closed/],
-};
-const NEXT_ON_NODE = runtime !== "node" && "Next.js custom servers run on Node (issue 24)";
+/** Why a recipe for Node at `minimum` or later skips here, if it does. */
+function nodeAtLeast(framework: string, minimum: [number, number, number]): string | false {
+  if (runtime !== "node") return `${framework}'s recipe runs on Node (issue 24)`;
+  const version = process.versions.node.split(".").map(Number);
+  const older = version.findIndex((part, i) => part !== minimum[i]);
+  return older >= 0 && version[older]! < minimum[older]!
+    && `${framework} needs Node ${minimum.join(".")}+, this is ${process.versions.node}`;
+}
 
-test(
-  "frameworks: Next.js 16 custom server drains requests and SSE, then app.close() once",
-  async (t) => {
-    const dir = await nextAppBuilt();
-    await drainsEverything(t, { ...nextCustomServer, env: { NEXT_DIR: dir } });
+builtAppTests(
+  "Next.js 16 custom server (app.close() as its cleanup)",
+  {
+    file: "next",
+    name: "next",
+    hello: /hello from Next\.js/,
+    cleanup: [/next cleanup: app closed/],
   },
-  { skip: NEXT_ON_NODE, timeout: 90_000 },
+  () =>
+    appBuilt({
+      dir: "examples/next-app",
+      framework: "next",
+      output: ".next",
+      marker: "BUILD_ID",
+      build: ["<root>/node_modules/next/dist/bin/next", "build"],
+    }),
+  (dir) => ({ NEXT_DIR: dir }),
+  nodeAtLeast("Next.js 16", [20, 9, 0]),
 );
 
-test(
-  "frameworks: Next.js 16 custom server: a second SIGTERM forces, app.close() once, exit 1",
-  async (t) => {
-    const dir = await nextAppBuilt();
-    await secondSignalForces(t, { ...nextCustomServer, env: { NEXT_DIR: dir } });
+// SvelteKit and Astro: apps with installs of their own (see their package.json).
+builtAppTests(
+  "SvelteKit 3 (adapter-node handler)",
+  {
+    file: "sveltekit",
+    name: "sveltekit",
+    hello: /hello from SvelteKit/,
+    cleanup: [/sveltekit cleanup: pool closed/],
   },
-  { skip: NEXT_ON_NODE, timeout: 90_000 },
+  () =>
+    appBuilt({
+      dir: "examples/sveltekit-app",
+      framework: "@sveltejs/kit",
+      output: "build",
+      marker: "handler.js",
+      build: ["node_modules/vite/bin/vite.js", "build"],
+      install: true,
+    }),
+  (dir) => ({ SVELTEKIT_BUILD: join(dir, "build") }),
+  nodeAtLeast("SvelteKit 3", [22, 17, 0]),
 );
 
-/** The SvelteKit app of examples/sveltekit.ts, with its own install (`vite build`). */
-const svelteKitBuilt = () =>
-  appBuilt({
-    dir: "examples/sveltekit-app",
-    framework: "@sveltejs/kit",
-    output: "build",
-    marker: "handler.js",
-    build: ["node_modules/vite/bin/vite.js", "build"],
-    install: true,
-  });
-
-const svelteKit: Recipe = {
-  file: "sveltekit",
-  name: "sveltekit",
-  hello: /hello from SvelteKit/,
-  cleanup: [/sveltekit cleanup: pool closed/],
-};
-const [nodeMajor = 0, nodeMinor = 0] = process.versions.node.split(".").map(Number);
-const SVELTEKIT_ON_NODE = runtime !== "node"
-  ? "SvelteKit's adapter-node recipe runs on Node (issue 24)"
-  : (nodeMajor < 22 || (nodeMajor === 22 && nodeMinor < 17))
-    && `SvelteKit 3 needs Node 22.17+, this is ${process.versions.node}`;
-
-test(
-  "frameworks: SvelteKit 3 (adapter-node handler) drains requests and SSE, cleanup once",
-  async (t) => {
-    const dir = await svelteKitBuilt();
-    await drainsEverything(t, { ...svelteKit, env: { SVELTEKIT_BUILD: join(dir, "build") } });
+builtAppTests(
+  "Astro 7 (@astrojs/node middleware handler)",
+  {
+    file: "astro",
+    name: "astro",
+    hello: /hello from Astro/,
+    cleanup: [/astro cleanup: pool closed/],
   },
-  { skip: SVELTEKIT_ON_NODE, timeout: 120_000 },
-);
-
-test(
-  "frameworks: SvelteKit 3 (adapter-node handler): a second SIGTERM forces, cleanup once, exit 1",
-  async (t) => {
-    const dir = await svelteKitBuilt();
-    await secondSignalForces(t, { ...svelteKit, env: { SVELTEKIT_BUILD: join(dir, "build") } });
-  },
-  { skip: SVELTEKIT_ON_NODE, timeout: 120_000 },
+  () =>
+    appBuilt({
+      dir: "examples/astro-app",
+      framework: "astro",
+      output: "dist",
+      marker: "server/entry.mjs",
+      build: ["node_modules/astro/bin/astro.mjs", "build"],
+      install: true,
+    }),
+  (dir) => ({ ASTRO_BUILD: join(dir, "dist") }),
+  nodeAtLeast("Astro 7", [22, 23, 4]),
 );

@@ -1,0 +1,1 @@
+export { slow as GET } from "../../../web-routes.js";
