@@ -189,20 +189,16 @@ function unacceptedConnections(port: number): number {
  * shuts down at once waits for this first. Re-checks every millisecond (the
  * kernel gives no event for it), bounded by `ms`.
  */
-export async function acceptQueueEmpty(port: number, ms = 5_000): Promise<void> {
-  const deadline = Deadline.after(ms);
-  try {
-    while (unacceptedConnections(port) > 0) {
-      if (deadline.expired) {
-        throw new Error(
-          `timed out after ${ms} ms waiting for the server on port ${port} to accept`,
-        );
-      }
-      await new Promise((resolve) => setTimeout(resolve, 1));
-    }
-  } finally {
-    deadline[Symbol.dispose]();
-  }
+export function acceptQueueEmpty(port: number, ms = 5_000): Promise<void> {
+  return waitUntil(
+    `the server on port ${port} to accept`,
+    () => unacceptedConnections(port) === 0,
+    (wake) => {
+      const recheck = setInterval(wake, 1);
+      return () => clearInterval(recheck);
+    },
+    ms,
+  );
 }
 
 /** Waits for `promise`, bounded by `ms`; the error names `what`. */
