@@ -8,7 +8,7 @@ import http from "node:http";
 import net from "node:net";
 import { setImmediate } from "node:timers";
 import tls from "node:tls";
-import { serveAndShutdown, type Server } from "../mod.ts";
+import { serveAndShutdown, type Server, type ShutdownResult } from "../mod.ts";
 import {
   acceptQueueEmpty,
   counter,
@@ -309,6 +309,22 @@ async function serveOk(t: TestContext, mode: Mode, idleGrace: number, ran: strin
   return server;
 }
 
+/** `answer` is a whole 200 for `path`, sent with `Connection: close`. */
+function assertAnsweredWithClose(answer: string, path: string): void {
+  assert.match(answer, /^HTTP\/1\.1 200/);
+  assert.match(answer, /\r\nconnection: close\r\n/i);
+  assert.match(answer, new RegExp(`ok ${path}$`));
+}
+
+/** The result's graceful, closedIdle, drained and forced, in that order. */
+function assertCounts(result: ShutdownResult, expected: [boolean, number, number, number]): void {
+  assert.deepEqual(
+    [result.graceful, result.closedIdle, result.drained, result.forced],
+    expected,
+    JSON.stringify(result),
+  );
+}
+
 for (const mode of ["fetch", "server"] as const) {
   test(
     `http close (${mode}): a request sent on a fresh connection after the listener closed is answered with Connection: close`,
@@ -322,15 +338,8 @@ for (const mode of ["fetch", "server"] as const) {
       const ending = await client.waitClosed();
       assert.equal(ending.error, undefined, "no reset");
       assert.equal(ending.sawEnd, true);
-      assert.match(client.text, /^HTTP\/1\.1 200/);
-      assert.match(client.text, /\r\nconnection: close\r\n/i);
-      assert.match(client.text, /ok \/late$/);
-      const result = await shutdown;
-      assert.deepEqual(
-        [result.graceful, result.closedIdle, result.drained, result.forced],
-        [true, 0, 1, 0],
-        JSON.stringify(result),
-      );
+      assertAnsweredWithClose(client.text, "/late");
+      assertCounts(await shutdown, [true, 0, 1, 0]);
     },
     { skip: skipMode(mode) || BUN_CLOSES_IDLE },
   );
@@ -348,16 +357,8 @@ for (const mode of ["fetch", "server"] as const) {
       client.send("GET /second HTTP/1.1\r\nHost: x\r\n\r\n");
       const ending = await client.waitClosed();
       assert.equal(ending.error, undefined, "no reset");
-      const second = client.text.slice(client.text.indexOf("ok /first") + 9);
-      assert.match(second, /^HTTP\/1\.1 200/);
-      assert.match(second, /\r\nconnection: close\r\n/i);
-      assert.match(second, /ok \/second$/);
-      const result = await shutdown;
-      assert.deepEqual(
-        [result.graceful, result.closedIdle, result.drained, result.forced],
-        [true, 0, 1, 0],
-        JSON.stringify(result),
-      );
+      assertAnsweredWithClose(client.text.slice(client.text.indexOf("ok /first") + 9), "/second");
+      assertCounts(await shutdown, [true, 0, 1, 0]);
     },
     { skip: skipMode(mode) || BUN_CLOSES_IDLE },
   );
@@ -378,12 +379,7 @@ for (const mode of ["fetch", "server"] as const) {
         if (idleGrace > 0) {
           assert.ok(took >= idleGrace / 2 && took < idleGrace + 1_000, `closed after ${took} ms`);
         } else assert.ok(took < 500, `closed after ${took} ms`);
-        const result = await shutdown;
-        assert.deepEqual(
-          [result.graceful, result.closedIdle, result.drained, result.forced],
-          [true, 1, 0, 0],
-          JSON.stringify(result),
-        );
+        assertCounts(await shutdown, [true, 1, 0, 0]);
       }
     },
     { skip: skipMode(mode) || BUN_CLOSES_IDLE },
